@@ -1,0 +1,146 @@
+#include "src/net/event_loop.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace chat::net {
+
+using Clock = std::chrono::steady_clock;
+
+EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+  // Construction failing means the process cannot work at all; this is the one throw.
+  if (!epoll_.valid()) throw std::runtime_error(std::string("epoll_create1: ") + strerror(errno));
+}
+
+EventLoop::~EventLoop() = default;
+
+void EventLoop::add(int fd, uint32_t events, IoHandler handler) {
+  const uint64_t gen = next_generation_++;
+  epoll_event ev{};
+  ev.events = events;
+  // The generation in the upper half tells a stale event for a reused fd number from a live one.
+  ev.data.u64 = (gen << 32) | static_cast<uint32_t>(fd);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+    throw std::runtime_error(std::string("epoll_ctl ADD: ") + strerror(errno));
+  watches_[fd] = Watch{gen, std::make_shared<IoHandler>(std::move(handler))};
+}
+
+void EventLoop::modify(int fd, uint32_t events) {
+  auto it = watches_.find(fd);
+  if (it == watches_.end()) return;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = (it->second.generation << 32) | static_cast<uint32_t>(fd);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+}
+
+void EventLoop::remove(int fd) {
+  if (watches_.erase(fd) > 0) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
+
+TimerId EventLoop::run_after(Duration delay, std::function<void()> fn) {
+  const TimerId id = next_timer_++;
+  timers_[id] = Timer{Duration::zero(), std::move(fn)};
+  timer_queue_.emplace(Clock::now() + delay, id);
+  return id;
+}
+
+TimerId EventLoop::run_every(Duration period, std::function<void()> fn) {
+  const TimerId id = next_timer_++;
+  timers_[id] = Timer{period, std::move(fn)};
+  timer_queue_.emplace(Clock::now() + period, id);
+  return id;
+}
+
+void EventLoop::cancel(TimerId id) {
+  timers_.erase(id);
+}
+
+void EventLoop::defer(std::function<void()> fn) {
+  deferred_.push_back(std::move(fn));
+}
+
+void EventLoop::on_signals(std::function<void(int)> fn) {
+  signal_handler_ = std::move(fn);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_.reset(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  add(signal_fd_.get(), EPOLLIN, [this](uint32_t) {
+    signalfd_siginfo info{};
+    while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info)
+      if (signal_handler_) signal_handler_(static_cast<int>(info.ssi_signo));
+  });
+}
+
+int EventLoop::next_timeout_ms() const {
+  if (!deferred_.empty()) return 0;
+  // Skip cancelled entries lazily: their ids are gone from timers_.
+  for (const auto& [when, id] : timer_queue_) {
+    if (!timers_.count(id)) continue;
+    const auto left = when - Clock::now();
+    if (left <= Duration::zero()) return 0;
+    // Round up so a timer never fires early and we never spin on a sub-millisecond remainder.
+    return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+  }
+  return -1;
+}
+
+void EventLoop::run_timers() {
+  const auto now = Clock::now();
+  while (!timer_queue_.empty() && timer_queue_.begin()->first <= now) {
+    const auto [when, id] = *timer_queue_.begin();
+    timer_queue_.erase(timer_queue_.begin());
+    auto it = timers_.find(id);
+    if (it == timers_.end()) continue;
+    if (it->second.period > Duration::zero()) {
+      timer_queue_.emplace(
+          when + it->second.period < now ? now + it->second.period : when + it->second.period, id);
+      auto fn = it->second.fn;  // copy: the callback may cancel its own timer
+      fn();
+    } else {
+      auto fn = std::move(it->second.fn);
+      timers_.erase(it);
+      fn();
+    }
+  }
+}
+
+void EventLoop::run_deferred() {
+  while (!deferred_.empty()) {
+    auto batch = std::move(deferred_);
+    deferred_.clear();
+    for (auto& fn : batch) fn();
+  }
+}
+
+void EventLoop::run() {
+  running_ = true;
+  std::vector<epoll_event> events(64);
+  while (running_) {
+    const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()),
+                               next_timeout_ms());
+    if (n < 0 && errno != EINTR)
+      throw std::runtime_error(std::string("epoll_wait: ") + strerror(errno));
+    for (int i = 0; i < n; ++i) {
+      const int fd = static_cast<int>(events[i].data.u64 & 0xFFFFFFFF);
+      const uint64_t gen = events[i].data.u64 >> 32;
+      auto it = watches_.find(fd);
+      if (it == watches_.end() || it->second.generation != gen) continue;
+      auto handler = it->second.handler;  // keeps the handler alive if it removes itself
+      (*handler)(events[i].events);
+    }
+    run_timers();
+    run_deferred();
+  }
+  run_deferred();
+}
+
+}  // namespace chat::net

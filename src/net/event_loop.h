@@ -1,0 +1,75 @@
+#pragma once
+// One epoll loop with timers: every socket, the terminal and the signals are served from one
+// thread (issue #2: no thread per client).
+#include <sys/epoll.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "src/net/fd.h"
+
+namespace chat::net {
+
+using Duration = std::chrono::nanoseconds;
+using TimerId = uint64_t;
+
+class EventLoop {
+ public:
+  using IoHandler = std::function<void(uint32_t events)>;
+
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Registers `fd` for `events` (EPOLLIN, EPOLLOUT, ...). The handler may remove any fd, including
+  // its own: events for a removed fd are never delivered afterwards.
+  void add(int fd, uint32_t events, IoHandler handler);
+  void modify(int fd, uint32_t events);
+  void remove(int fd);
+
+  TimerId run_after(Duration delay, std::function<void()> fn);
+  TimerId run_every(Duration period, std::function<void()> fn);
+  void cancel(TimerId id);
+  // Runs `fn` after the current batch of events: the safe place to destroy what a handler owns.
+  void defer(std::function<void()> fn);
+
+  // Delivers SIGINT/SIGTERM through the loop (signalfd) instead of an async handler.
+  void on_signals(std::function<void(int signo)> fn);
+
+  void run();  // until stop()
+  void stop() { running_ = false; }
+  bool running() const { return running_; }
+
+ private:
+  struct Watch {
+    uint64_t generation;
+    std::shared_ptr<IoHandler> handler;
+  };
+  struct Timer {
+    Duration period;  // zero for one-shot
+    std::function<void()> fn;
+  };
+
+  int next_timeout_ms() const;
+  void run_timers();
+  void run_deferred();
+
+  Fd epoll_;
+  Fd signal_fd_;
+  std::unordered_map<int, Watch> watches_;
+  uint64_t next_generation_ = 1;
+  std::multimap<std::chrono::steady_clock::time_point, TimerId> timer_queue_;
+  std::unordered_map<TimerId, Timer> timers_;
+  TimerId next_timer_ = 1;
+  std::vector<std::function<void()>> deferred_;
+  std::function<void(int)> signal_handler_;
+  bool running_ = false;
+};
+
+}  // namespace chat::net

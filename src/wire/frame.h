@@ -1,0 +1,58 @@
+#pragma once
+// One frame layout for every transport (DESIGN.md, "The wire").
+//
+//   offset size field
+//        0    2 magic 0xF7 0x43  (0xF7 never begins UTF-8, so text peers are told apart by byte 0)
+//        2    1 version          (kWireVersion)
+//        3    1 type             (FrameType)
+//        4    4 sender id        (member id assigned by WELCOME; 0 before)
+//        8    4 sequence number  (per link, wraps at 2^32)
+//       12    8 send timestamp   (sender's CLOCK_MONOTONIC ns)
+//       20    4 payload length   (checked against the configured maximum before anything is read)
+//       24    n payload
+//
+// All integers are big-endian. On TCP the header's length field is the length prefix; on UDP one
+// frame is one datagram and the length must match the datagram exactly.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace chat::wire {
+
+inline constexpr uint8_t kMagic0 = 0xF7;
+inline constexpr uint8_t kMagic1 = 0x43;
+inline constexpr uint8_t kWireVersion = 1;
+inline constexpr size_t kHeaderSize = 24;
+
+// The largest UDP payload IPv4 can carry: 65,535 - 20 (IP header) - 8 (UDP header).
+inline constexpr size_t kMaxUdpDatagram = 65507;
+inline constexpr size_t kMaxUdpFramePayload = kMaxUdpDatagram - kHeaderSize;
+inline constexpr size_t kDefaultTcpMaxPayload = 64 * 1024;
+
+enum class FrameType : uint8_t {
+  kData = 1,       // a chat message (payload: message codec)
+  kNotice = 2,     // server announcement (join/leave), shown but never relayed
+  kJoin = 3,       // client → server: hello, with the nick as payload
+  kWelcome = 4,    // server → client: your member id (in sender field), room summary as payload
+  kRefuse = 5,     // server → client: not admitted, reason as payload
+  kLeave = 6,      // either way: orderly goodbye
+  kHeartbeat = 7,  // keeps a UDP membership alive
+  kPing = 8,       // RTT probe; the peer answers PONG echoing seq and timestamp
+  kPong = 9,
+};
+inline constexpr uint8_t kMaxFrameType = 9;
+
+struct Frame {
+  FrameType type = FrameType::kData;
+  uint32_t sender = 0;
+  uint32_t seq = 0;
+  uint64_t timestamp_ns = 0;
+  std::string payload;
+
+  bool operator==(const Frame&) const = default;
+};
+
+std::string_view frame_type_name(FrameType type);
+
+}  // namespace chat::wire

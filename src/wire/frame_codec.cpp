@@ -1,0 +1,157 @@
+#include "src/wire/frame_codec.h"
+
+#include <fmt/format.h>
+
+namespace chat::wire {
+namespace {
+
+void put_u32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+void put_u64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+uint32_t get_u32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+uint64_t get_u64(const uint8_t* p) {
+  return (uint64_t{get_u32(p)} << 32) | get_u32(p + 4);
+}
+
+DecodeResult fail(DecodeStatus status, std::string reason) {
+  return DecodeResult{status, 0, std::move(reason)};
+}
+
+}  // namespace
+
+std::string_view frame_type_name(FrameType type) {
+  switch (type) {
+    case FrameType::kData:
+      return "DATA";
+    case FrameType::kNotice:
+      return "NOTICE";
+    case FrameType::kJoin:
+      return "JOIN";
+    case FrameType::kWelcome:
+      return "WELCOME";
+    case FrameType::kRefuse:
+      return "REFUSE";
+    case FrameType::kLeave:
+      return "LEAVE";
+    case FrameType::kHeartbeat:
+      return "HEARTBEAT";
+    case FrameType::kPing:
+      return "PING";
+    case FrameType::kPong:
+      return "PONG";
+  }
+  return "?";
+}
+
+std::string_view decode_status_text(DecodeStatus status) {
+  switch (status) {
+    case DecodeStatus::kOk:
+      return "ok";
+    case DecodeStatus::kNeedMore:
+      return "incomplete frame";
+    case DecodeStatus::kBadMagic:
+      return "bad magic";
+    case DecodeStatus::kBadVersion:
+      return "unsupported version";
+    case DecodeStatus::kUnknownType:
+      return "unknown frame type";
+    case DecodeStatus::kOversized:
+      return "oversized frame";
+    case DecodeStatus::kTruncated:
+      return "truncated frame";
+    case DecodeStatus::kTrailingBytes:
+      return "trailing bytes after frame";
+  }
+  return "?";
+}
+
+void encode_frame(const Frame& frame, std::string& out) {
+  out.reserve(out.size() + kHeaderSize + frame.payload.size());
+  out.push_back(static_cast<char>(kMagic0));
+  out.push_back(static_cast<char>(kMagic1));
+  out.push_back(static_cast<char>(kWireVersion));
+  out.push_back(static_cast<char>(frame.type));
+  put_u32(out, frame.sender);
+  put_u32(out, frame.seq);
+  put_u64(out, frame.timestamp_ns);
+  put_u32(out, static_cast<uint32_t>(frame.payload.size()));
+  out.append(frame.payload);
+}
+
+std::string encode_frame(const Frame& frame) {
+  std::string out;
+  encode_frame(frame, out);
+  return out;
+}
+
+DecodeResult peek_header(std::span<const uint8_t> bytes, size_t max_payload, uint32_t& length) {
+  // Validate each byte as soon as it is present, so garbage is rejected without waiting for a
+  // whole header's worth of it.
+  if (!bytes.empty() && bytes[0] != kMagic0)
+    return fail(DecodeStatus::kBadMagic, fmt::format("bad magic byte 0x{:02x}", bytes[0]));
+  if (bytes.size() > 1 && bytes[1] != kMagic1)
+    return fail(DecodeStatus::kBadMagic, fmt::format("bad magic byte 0x{:02x}", bytes[1]));
+  if (bytes.size() > 2 && bytes[2] != kWireVersion)
+    return fail(DecodeStatus::kBadVersion,
+                fmt::format("wire version {} (this build speaks {})", bytes[2], kWireVersion));
+  if (bytes.size() > 3 && (bytes[3] == 0 || bytes[3] > kMaxFrameType))
+    return fail(DecodeStatus::kUnknownType, fmt::format("unknown frame type {}", bytes[3]));
+  if (bytes.size() < kHeaderSize) return DecodeResult{DecodeStatus::kNeedMore, 0, {}};
+  length = get_u32(bytes.data() + 20);
+  if (length > max_payload)
+    return fail(DecodeStatus::kOversized,
+                fmt::format("payload length {} exceeds the maximum {}", length, max_payload));
+  return DecodeResult{DecodeStatus::kOk, kHeaderSize + length, {}};
+}
+
+namespace {
+
+void fill(std::span<const uint8_t> bytes, uint32_t length, Frame& frame) {
+  const uint8_t* p = bytes.data();
+  frame.type = static_cast<FrameType>(p[3]);
+  frame.sender = get_u32(p + 4);
+  frame.seq = get_u32(p + 8);
+  frame.timestamp_ns = get_u64(p + 12);
+  frame.payload.assign(reinterpret_cast<const char*>(p + kHeaderSize), length);
+}
+
+}  // namespace
+
+DecodeResult decode_stream(std::span<const uint8_t> bytes, size_t max_payload, Frame& frame) {
+  uint32_t length = 0;
+  DecodeResult r = peek_header(bytes, max_payload, length);
+  if (r.status != DecodeStatus::kOk) return r;
+  if (bytes.size() < r.consumed) return DecodeResult{DecodeStatus::kNeedMore, 0, {}};
+  fill(bytes, length, frame);
+  return r;
+}
+
+DecodeResult decode_datagram(std::span<const uint8_t> bytes, size_t max_payload, Frame& frame) {
+  uint32_t length = 0;
+  DecodeResult r = peek_header(bytes, max_payload, length);
+  if (r.status == DecodeStatus::kNeedMore)
+    return fail(DecodeStatus::kTruncated,
+                fmt::format("datagram of {} bytes is shorter than the {}-byte header", bytes.size(),
+                            kHeaderSize));
+  if (r.status != DecodeStatus::kOk) return r;
+  if (bytes.size() < r.consumed)
+    return fail(DecodeStatus::kTruncated,
+                fmt::format("datagram of {} bytes, header promises {}", bytes.size(), r.consumed));
+  if (bytes.size() > r.consumed)
+    return fail(DecodeStatus::kTrailingBytes,
+                fmt::format("datagram of {} bytes, header promises {}", bytes.size(), r.consumed));
+  fill(bytes, length, frame);
+  return r;
+}
+
+}  // namespace chat::wire

@@ -1,0 +1,56 @@
+#pragma once
+// Pure functions over byte spans: no I/O, no allocation before every length is checked.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "src/wire/frame.h"
+
+namespace chat::wire {
+
+enum class DecodeStatus {
+  kOk,
+  kNeedMore,  // a prefix of a valid frame: wait for more bytes (stream only)
+  kBadMagic,
+  kBadVersion,
+  kUnknownType,
+  kOversized,      // length field above the configured maximum
+  kTruncated,      // a datagram shorter than its header says (datagram only)
+  kTrailingBytes,  // a datagram longer than its header says (datagram only)
+};
+
+std::string_view decode_status_text(DecodeStatus status);
+
+struct DecodeResult {
+  DecodeStatus status = DecodeStatus::kNeedMore;
+  size_t consumed = 0;  // bytes that made up the frame when status is kOk
+  // For errors: a human-readable reason naming the offending value.
+  std::string reason;
+};
+
+// True when the first byte could begin a frame (it is the magic's first byte).
+inline bool looks_framed(uint8_t first_byte) {
+  return first_byte == kMagic0;
+}
+
+// Appends the encoded frame to `out`. The caller checks payload size against its limit first
+// (see check_payload_size); encoding never fails.
+void encode_frame(const Frame& frame, std::string& out);
+std::string encode_frame(const Frame& frame);
+
+// Stream decoding (TCP): decodes one frame from the front of `bytes` into `frame`.
+DecodeResult decode_stream(std::span<const uint8_t> bytes, size_t max_payload, Frame& frame);
+
+// Datagram decoding (UDP): the datagram must be exactly one frame.
+DecodeResult decode_datagram(std::span<const uint8_t> bytes, size_t max_payload, Frame& frame);
+
+// Reads only the header's payload length (after validating magic, version and type).
+DecodeResult peek_header(std::span<const uint8_t> bytes, size_t max_payload, uint32_t& length);
+
+inline std::span<const uint8_t> as_bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace chat::wire

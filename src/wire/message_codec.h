@@ -1,0 +1,29 @@
+#pragma once
+// Maps messages to frame payloads and back. A DATA payload is [u8 name length][name][text], so a
+// hub can label a relayed message with its sender without a second round of control traffic.
+#include <string>
+#include <string_view>
+
+#include "src/util/result.h"
+#include "src/wire/frame.h"
+#include "src/wire/message.h"
+
+namespace chat::wire {
+
+inline constexpr size_t kMaxNameLength = 32;
+
+// Bytes a message adds to its text in a frame payload.
+inline size_t payload_overhead(const Message& m) {
+  return m.kind == MessageKind::kChat ? 1 + m.from.size() : 0;
+}
+
+// Builds the frame (type, payload) for a message; sender/seq/timestamp are the transport's.
+Frame message_to_frame(const Message& m);
+
+// Decodes a DATA or NOTICE frame's payload into a message.
+Result<Message> frame_to_message(const Frame& f);
+
+// How a text peer sees a message: one line, labelled, without its newline.
+std::string message_to_line(const Message& m);
+
+}  // namespace chat::wire

@@ -1,0 +1,110 @@
+#include "src/wire/text_codec.h"
+
+#include <fmt/format.h>
+
+namespace chat::wire {
+
+void LineSplitter::feed(std::string_view bytes, std::vector<std::string>& out) {
+  while (!bytes.empty()) {
+    const size_t nl = bytes.find('\n');
+    const std::string_view chunk = bytes.substr(0, nl);
+    pending_.append(chunk);
+    if (nl == std::string_view::npos) {
+      bytes = {};
+    } else {
+      bytes.remove_prefix(nl + 1);
+      if (!pending_.empty() && pending_.back() == '\r') pending_.pop_back();
+      out.push_back(std::move(pending_));
+      pending_.clear();
+    }
+    // A peer that never sends a newline must not grow our memory without bound.
+    while (pending_.size() > max_line_) {
+      out.push_back(pending_.substr(0, max_line_));
+      pending_.erase(0, max_line_);
+    }
+  }
+}
+
+void LineSplitter::flush(std::vector<std::string>& out) {
+  if (!pending_.empty() && pending_.back() == '\r') pending_.pop_back();
+  if (!pending_.empty()) out.push_back(std::move(pending_));
+  pending_.clear();
+}
+
+namespace {
+
+// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 if invalid.
+size_t utf8_sequence(std::string_view s, size_t i, uint32_t& cp) {
+  const auto b0 = static_cast<uint8_t>(s[i]);
+  size_t len = 0;
+  uint32_t min = 0;
+  if (b0 < 0x80) {
+    cp = b0;
+    return 1;
+  } else if ((b0 & 0xE0) == 0xC0) {
+    len = 2, cp = b0 & 0x1F, min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    len = 3, cp = b0 & 0x0F, min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    len = 4, cp = b0 & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<uint8_t>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    const size_t n = utf8_sequence(text, i, cp);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string sanitize_for_terminal(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    const size_t n = utf8_sequence(text, i, cp);
+    if (n == 0) {
+      out.append("\xEF\xBF\xBD");  // U+FFFD
+      ++i;
+      continue;
+    }
+    if (cp == '\t') {
+      out.push_back('\t');
+    } else if (cp < 0x20) {
+      out.push_back('^');
+      out.push_back(static_cast<char>(cp + 0x40));
+    } else if (cp == 0x7F) {
+      out.append("^?");
+    } else if (cp >= 0x80 && cp <= 0x9F) {
+      out.append(fmt::format("\\u{:04X}", cp));
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
+
+bool is_quit_command(std::string_view line) {
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t'))
+    line.remove_suffix(1);
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  return line == "q" || line == "/quit";
+}
+
+}  // namespace chat::wire
