@@ -1,0 +1,28 @@
+#pragma once
+// STUB: replaced by the real TcpTransport.
+#include "transports/transport.h"
+
+namespace chat {
+
+class TcpTransport final : public Transport {
+ public:
+  TcpTransport(net::EventLoop& loop, TransportConfig config);
+  ~TcpTransport() override;
+
+  std::string_view name() const override { return "tcp"; }
+  Result<void> start(TransportCallbacks callbacks) override;
+  Result<void> send(PeerId peer, const Message& message) override;
+  size_t broadcast(const Message& message, PeerId except = kNoPeer) override;
+  void close(PeerId peer, std::string_view reason) override;
+  void shutdown(std::chrono::milliseconds linger, std::function<void()> done) override;
+  void ping(PeerId peer) override;
+  PeerStats stats(PeerId peer) const override;
+  std::vector<PeerInfo> peers() const override;
+  net::SocketAddress local_address() const override;
+
+ private:
+  net::EventLoop& loop_;
+  TransportConfig config_;
+};
+
+}  // namespace chat
