@@ -1,1 +1,16 @@
-int main() { return 0; }
+// chat: one program to chat over TCP or UDP and to measure how they differ.
+#include <CLI/CLI.hpp>
+
+#include "src/cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "chat — echo, one-to-one and chat-room messaging over TCP or UDP, and the bench that "
+      "measures them"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  chat::cli::register_server(app, exit_code);
+  chat::cli::register_client(app, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}

@@ -1,0 +1,151 @@
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <memory>
+#include <optional>
+
+#include "src/chat/console.h"
+#include "src/chat/echo_role.h"
+#include "src/chat/hub_room.h"
+#include "src/chat/p2p_role.h"
+#include "src/cli/commands.h"
+#include "transports/transport.h"
+
+namespace chat::cli {
+namespace {
+
+struct ServerOptions {
+  std::string mode = "echo";
+  std::string transport = "tcp";
+  std::string bind;
+  std::optional<int> port;
+  size_t max_clients = 0;
+  size_t max_payload = wire::kDefaultTcpMaxPayload;
+  int heartbeat_ms = 1000;
+  int expiry_ms = 5000;
+  size_t high_water = 4 * 1024 * 1024;
+  std::string overflow = "disconnect";
+  int socket_buffer = 0;
+};
+
+// The course's ports: echo on 10000, the hub on 10001; p2p had none fixed, so the next one.
+uint16_t default_port(const std::string& mode) {
+  if (mode == "hub") return 10001;
+  if (mode == "p2p") return 10002;
+  return 10000;
+}
+
+int run_server(const ServerOptions& o) {
+  apply_verbosity();
+  net::EventLoop loop;
+  TransportConfig config;
+  config.side = Side::kServer;
+  config.bind = o.bind;
+  config.port = static_cast<uint16_t>(o.port.value_or(default_port(o.mode)));
+  config.max_payload = o.max_payload;
+  config.heartbeat = std::chrono::milliseconds(o.heartbeat_ms);
+  config.expiry = std::chrono::milliseconds(o.expiry_ms);
+  config.high_water_bytes = o.high_water;
+  config.overflow = o.overflow == "drop" ? OverflowPolicy::kDrop : OverflowPolicy::kDisconnect;
+  config.socket_buffer = o.socket_buffer;
+  if (o.mode == "p2p") {
+    config.max_peers = 1;
+    config.full_reason = "this p2p server is busy: it already chats with one client";
+  } else if (o.max_clients > 0) {
+    config.max_peers = o.max_clients;
+    config.full_reason = fmt::format("the {} is full ({} clients max)", o.mode, o.max_clients);
+  }
+
+  auto made = make_transport(o.transport, loop, config);
+  if (!made) {
+    fmt::print(stderr, "chat: {}\n", made.error().message);
+    return 2;
+  }
+  Transport& transport = **made;
+
+  std::unique_ptr<Console> console;
+  std::unique_ptr<Role> role;
+  P2pRole* p2p = nullptr;
+  if (o.mode == "hub") {
+    role = std::make_unique<HubRoom>(transport);
+  } else if (o.mode == "p2p") {
+    console = std::make_unique<Console>(loop, "> ");
+    auto r = std::make_unique<P2pRole>(transport, *console);
+    p2p = r.get();
+    role = std::move(r);
+  } else {
+    role = std::make_unique<EchoRole>(transport);
+  }
+
+  if (auto r = transport.start(role->callbacks()); !r) {
+    fmt::print(stderr, "chat: {}\n", r.error().message);
+    return 1;
+  }
+
+  bool stopping = false;
+  auto stop = [&] {
+    if (stopping) {
+      loop.stop();  // a second signal: do not wait for goodbyes
+      return;
+    }
+    stopping = true;
+    if (console) console->stop();
+    spdlog::info("shutting down: telling {} peer(s)", transport.peers().size());
+    if (o.mode != "echo") transport.broadcast(Message::notice("the server is shutting down"));
+    loop.run_after(std::chrono::seconds(3), [&] { loop.stop(); });
+    transport.shutdown(std::chrono::milliseconds(500), [&] { loop.stop(); });
+  };
+  loop.on_signals([&](int) { stop(); });
+
+  // Always shown, even with -q: scripts and tests wait for this line to know the port.
+  fmt::print(stderr, "chat: {} server listening on {} {}\n", o.mode, o.transport,
+             transport.local_address().to_string());
+
+  if (p2p) {
+    console->start(
+        [&](std::string line) {
+          if (!p2p->operator_line(line)) stop();
+        },
+        [&] { loop.run_after(std::chrono::milliseconds(500), stop); });
+  }
+  loop.run();
+  return 0;
+}
+
+}  // namespace
+
+void register_server(CLI::App& root, int& exit_code) {
+  auto o = std::make_shared<ServerOptions>();
+  CLI::App* app = root.add_subcommand("server", "run an echo, p2p or hub (chat room) server");
+  app->add_option("--mode", o->mode,
+                  "echo: replies to each sender; hub: a chat room; p2p: chat with one client "
+                  "through this terminal")
+      ->check(CLI::IsMember({"echo", "p2p", "hub"}))
+      ->capture_default_str();
+  app->add_option("-t,--transport", o->transport, "wire to serve on")
+      ->check(CLI::IsMember({"tcp", "udp"}))
+      ->capture_default_str();
+  app->add_option("--bind", o->bind,
+                  "address to listen on (default: every interface, IPv4 and IPv6)");
+  app->add_option("-p,--port", o->port,
+                  "port (default: echo 10000, hub 10001, p2p 10002; 0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  app->add_option("--max-clients", o->max_clients, "refuse clients past this many (0: no limit)");
+  app->add_option("--max-payload", o->max_payload, "largest message in bytes")
+      ->capture_default_str();
+  app->add_option("--heartbeat-ms", o->heartbeat_ms, "UDP heartbeat period")->capture_default_str();
+  app->add_option("--expiry-ms", o->expiry_ms, "UDP member expiry after silence")
+      ->capture_default_str();
+  app->add_option("--high-water", o->high_water, "per-client output queue limit in bytes")
+      ->capture_default_str();
+  app->add_option("--overflow", o->overflow, "what happens to a client past the high-water mark")
+      ->check(CLI::IsMember({"disconnect", "drop"}))
+      ->capture_default_str();
+  app->add_option("--socket-buffer", o->socket_buffer,
+                  "SO_RCVBUF/SO_SNDBUF request in bytes (0: kernel default)");
+  add_verbosity(*app);
+  app->callback([o, &exit_code] { exit_code = run_server(*o); });
+}
+
+}  // namespace chat::cli
