@@ -1,0 +1,87 @@
+#include "tests/support/raw_peer.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+namespace chat::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+net::Fd connect_to(uint16_t port, int type) {
+  net::Fd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) fd.reset();
+  return fd;
+}
+
+int left_ms(Clock::time_point deadline) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return ms > 0 ? static_cast<int>(ms) : 0;
+}
+
+}  // namespace
+
+RawPeer RawPeer::tcp(uint16_t port) { return RawPeer(connect_to(port, SOCK_STREAM), false); }
+RawPeer RawPeer::udp(uint16_t port) { return RawPeer(connect_to(port, SOCK_DGRAM), true); }
+
+bool RawPeer::send(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    if (datagram_) return true;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+std::optional<std::string> RawPeer::read_line(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (!datagram_) {
+      const auto nl = buffer_.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return line;
+      }
+    }
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, left_ms(deadline)) <= 0) return std::nullopt;
+    char buf[65536];
+    const ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+    if (n <= 0) return std::nullopt;
+    if (datagram_) {
+      std::string d(buf, static_cast<size_t>(n));
+      if (!d.empty() && d.back() == '\n') d.pop_back();
+      return d;
+    }
+    buffer_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::optional<std::string> RawPeer::wait_for(std::string_view needle,
+                                             std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (auto line = read_line(std::chrono::milliseconds(left_ms(deadline))))
+    if (line->find(needle) != std::string::npos) return line;
+  return std::nullopt;
+}
+
+bool RawPeer::wait_closed(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, left_ms(deadline)) <= 0) return false;
+    char buf[4096];
+    const ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+    if (n <= 0) return true;
+  }
+}
+
+}  // namespace chat::testing
