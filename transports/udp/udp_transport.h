@@ -1,13 +1,52 @@
 #pragma once
-// STUB: replaced by the real UdpTransport.
+// The UDP wire behind the Transport seam: one frame per datagram, plus what UDP lacks
+// (DESIGN.md, "The wire"): a JOIN → WELCOME handshake with member ids, a membership table with
+// heartbeats and expiry, LEAVE, and per-link sequence numbers tracked with a sliding window.
+//
+// Server: one unconnected socket for the whole room; members are told apart by source address.
+// A first datagram without the frame magic comes from a plain-text peer (nc -u): it becomes a text
+// member that is sent lines. Client: one connected socket, so an ICMP port-unreachable surfaces
+// as ECONNREFUSED and "nothing is listening" is reported at once instead of after the timeout.
+//
+// Every frame sent on a link takes that link's next sequence number, except PONG, whose seq and
+// timestamp fields echo the PING's (RTT = now - echoed timestamp); the receiver feeds every frame
+// but PONG to the link's SequenceTracker, so a lost heartbeat counts as loss like a lost message.
+// Duplicates the window recognises are counted and not delivered.
+//
+// Outgoing datagrams queue briefly and leave in sendmmsg batches: at the end of each receive
+// batch, when 64 are queued, or after the current loop iteration. Nothing waits on the kernel: a
+// datagram the socket buffer cannot take (EAGAIN) is dropped and counted in stats().dropped.
+#include <array>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "src/wire/frame_codec.h"
+#include "src/wire/text_codec.h"
 #include "transports/transport.h"
+#include "transports/udp/datagram_socket.h"
+#include "transports/udp/membership.h"
+#include "transports/udp/sequence_tracker.h"
 
 namespace chat {
 
 class UdpTransport final : public Transport {
  public:
+  // The only peer a client has: the hub.
+  static constexpr PeerId kServerPeer = 1;
+
+  using IoWrapper =
+      std::function<std::unique_ptr<udp::DatagramIo>(std::unique_ptr<udp::DatagramIo>)>;
+
   UdpTransport(net::EventLoop& loop, TransportConfig config);
   ~UdpTransport() override;
+  UdpTransport(const UdpTransport&) = delete;
+  UdpTransport& operator=(const UdpTransport&) = delete;
+
+  // Before start(): puts a layer (loss, delay, ...) between the transport and its real socket.
+  void set_io_wrapper(IoWrapper wrapper) { io_wrapper_ = std::move(wrapper); }
 
   std::string_view name() const override { return "udp"; }
   Result<void> start(TransportCallbacks callbacks) override;
@@ -20,9 +59,116 @@ class UdpTransport final : public Transport {
   std::vector<PeerInfo> peers() const override;
   net::SocketAddress local_address() const override;
 
+  // RFC 3550 interarrival jitter of what `peer` sends us (PeerStats has no field for it).
+  uint64_t jitter_ns(PeerId peer) const;
+
  private:
+  enum class ClientState { kIdle, kJoining, kJoined, kDown };
+
+  struct Link {
+    uint32_t send_seq = 0;
+    udp::SequenceTracker tracker;
+    PeerStats stats;
+    udp::TimePoint last_sent{};
+  };
+  struct Pending {
+    PeerId peer;
+    bool message;
+    bool has_address;
+    net::SocketAddress to;
+  };
+
+  Result<void> start_server();
+  Result<void> start_client();
+  Result<void> open_client_socket();
+  std::unique_ptr<udp::DatagramIo> wrap(net::Fd fd, size_t batch);
+
+  void on_readable();
+  void handle_server_datagram(const udp::InboundDatagram& d);
+  void handle_stranger(const udp::InboundDatagram& d);
+  void handle_text(PeerId id, const udp::InboundDatagram& d);
+  void handle_member_frame(PeerId id, const udp::InboundDatagram& d);
+  void handle_client_datagram(const udp::InboundDatagram& d);
+  void deliver(PeerId id, Link& link, const udp::InboundDatagram& d);
+  void record_pong(Link& link, uint64_t echoed_ns);
+
+  // Queues one frame (or text line) for `peer`; `to` is null on the client's connected socket.
+  void queue_frame(PeerId peer, Link& link, const net::SocketAddress* to, wire::FrameType type,
+                   std::string_view payload, bool is_message, bool sequenced = true,
+                   uint32_t seq = 0, uint64_t timestamp = 0);
+  void queue_text(PeerId peer, Link& link, const net::SocketAddress& to, std::string_view line,
+                  bool is_message);
+  std::string& next_slot();
+  void commit_slot(PeerId peer, const net::SocketAddress* to, bool is_message);
+  void flush_pending();
+  // Sends out_ and accounts each datagram on its link (out_links_, out_is_message_).
+  void send_batch();
+  // One header-only control frame to every framed member (heartbeats, LEAVE at shutdown).
+  void send_control_to_members(wire::FrameType type, bool only_idle, udp::TimePoint now);
+
+  void on_tick();
+  void server_tick(udp::TimePoint now);
+  void client_tick(udp::TimePoint now);
+  void send_join();
+  void client_down(DownReason reason, const std::string& why);
+  void schedule_refused();
+  void on_refused();
+  void remove_member(PeerId id);
+  void stop_timers();
+
+  Link* find_link(PeerId peer);
+  const Link* find_link(PeerId peer) const;
+  Result<void> check_size(size_t text_size, size_t datagram_size) const;
+  std::string hub_text() const;  // "HOST:PORT" as the user gave it
+  bool callbacks_live() const { return !stopped_; }
+  template <class Fn>
+  void defer_guarded(Fn fn);
+
   net::EventLoop& loop_;
   TransportConfig config_;
+  TransportCallbacks callbacks_;
+  IoWrapper io_wrapper_;
+  std::unique_ptr<udp::DatagramIo> io_;
+  size_t max_payload_;
+  size_t batch_ = 32;
+  bool started_ = false;
+  bool stopped_ = false;  // shut down: no more callbacks, no more sends
+  // Deferred work holds a weak reference: it does nothing once the transport is gone.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+
+  net::TimerId tick_timer_ = 0;
+  net::TimerId join_timer_ = 0;
+  net::TimerId join_deadline_ = 0;
+
+  // Server.
+  udp::Membership members_;
+  std::unordered_map<PeerId, Link> links_;
+
+  // Client.
+  ClientState client_state_ = ClientState::kIdle;
+  std::vector<net::SocketAddress> candidates_;
+  size_t candidate_ = 0;
+  net::SocketAddress server_address_;
+  Link server_link_;
+  uint32_t my_id_ = 0;  // the member id the hub gave us
+  udp::TimePoint server_heard_{};
+  bool refused_pending_ = false;
+
+  // Receive scratch, reused so steady-state receiving allocates only the delivered message.
+  wire::Frame frame_;
+  wire::LineSplitter splitter_;
+  std::vector<std::string> lines_;
+
+  // Send queue and batch scratch.
+  std::vector<Pending> pending_;
+  std::vector<std::string> slots_;
+  bool flush_scheduled_ = false;
+  std::vector<udp::OutboundDatagram> out_;
+  std::vector<Link*> out_links_;
+  std::vector<uint8_t> out_is_message_;
+  std::vector<std::array<uint8_t, wire::kHeaderSize>> heads_;
+  std::string shared_frame_;
+  std::string shared_line_;
 };
 
 }  // namespace chat

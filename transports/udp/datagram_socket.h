@@ -1,0 +1,106 @@
+#pragma once
+// The seam beneath the UDP transport (DESIGN.md, "Dialed loss"): everything the transport does to
+// the wire goes through DatagramIo, so an impairment layer (loss, delay, duplication, reordering)
+// can later wrap the real socket without the transport knowing.
+//
+// DatagramSocket is the real thing: recvmmsg to take up to a batch of datagrams per system call,
+// sendmmsg to hand several to the kernel at once, and large kernel buffers so a burst is queued
+// rather than dropped.
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "src/net/event_loop.h"
+#include "src/net/fd.h"
+#include "src/net/socket.h"
+
+namespace chat::udp {
+
+struct InboundDatagram {
+  std::span<const uint8_t> bytes;  // valid until the next receive()
+  net::SocketAddress from;
+  uint64_t received_ns = 0;  // arrival time on the CLOCK_MONOTONIC scale of now_ns()
+  bool truncated = false;    // longer than our buffer: the tail is gone
+};
+
+// Sent as one datagram: head then body (gathered, so a broadcast can share one body).
+struct OutboundDatagram {
+  std::span<const uint8_t> head;
+  std::span<const uint8_t> body;
+  const net::SocketAddress* to = nullptr;  // nullptr on a connected socket
+};
+
+struct SendOutcome {
+  size_t sent = 0;  // datagrams at the front of the batch that the kernel took
+  int error = 0;    // errno for datagram `sent` when it was refused; 0 when all went
+};
+
+struct ReceiveOutcome {
+  std::span<const InboundDatagram> datagrams;
+  int error = 0;  // 0, EAGAIN when drained, or an errno (ECONNREFUSED on a connected socket)
+};
+
+class DatagramIo {
+ public:
+  virtual ~DatagramIo() = default;
+  // Calls `on_readable` on the loop whenever receive() may have something.
+  virtual void watch(net::EventLoop& loop, std::function<void()> on_readable) = 0;
+  virtual void unwatch() = 0;
+  virtual ReceiveOutcome receive() = 0;
+  virtual SendOutcome send(std::span<const OutboundDatagram> batch) = 0;
+  virtual net::SocketAddress local_address() const = 0;
+};
+
+struct DatagramSocketOptions {
+  size_t batch = 32;            // datagrams per recvmmsg
+  size_t max_datagram = 65507;  // receive buffer per datagram (anything longer is truncated)
+  int buffer_bytes = 0;         // SO_RCVBUF/SO_SNDBUF request; 0 asks for kDefaultBuffer
+};
+
+class DatagramSocket final : public DatagramIo {
+ public:
+  static constexpr int kDefaultBuffer = 4 * 1024 * 1024;
+  static constexpr size_t kMaxSendBatch = 256;
+
+  DatagramSocket(net::Fd fd, DatagramSocketOptions options);
+  ~DatagramSocket() override;
+  DatagramSocket(const DatagramSocket&) = delete;
+  DatagramSocket& operator=(const DatagramSocket&) = delete;
+
+  void watch(net::EventLoop& loop, std::function<void()> on_readable) override;
+  void unwatch() override;
+  ReceiveOutcome receive() override;
+  SendOutcome send(std::span<const OutboundDatagram> batch) override;
+  net::SocketAddress local_address() const override { return net::local_address(fd_.get()); }
+
+  int fd() const { return fd_.get(); }
+  int receive_buffer() const { return receive_buffer_; }
+  int send_buffer() const { return send_buffer_; }
+
+ private:
+  void allocate();
+
+  net::Fd fd_;
+  DatagramSocketOptions options_;
+  net::EventLoop* loop_ = nullptr;
+  int receive_buffer_ = 0;
+  int send_buffer_ = 0;
+
+  // Receive slots, allocated on the first receive and never zeroed: pages a small datagram never
+  // touches are never made resident, so a client idle on receive costs little memory.
+  std::unique_ptr<uint8_t[]> storage_;
+  std::vector<mmsghdr> rx_headers_;
+  std::vector<iovec> rx_iovecs_;
+  std::vector<InboundDatagram> rx_;
+  std::vector<uint8_t> rx_control_;
+
+  std::vector<mmsghdr> tx_headers_;
+  std::vector<iovec> tx_iovecs_;
+};
+
+}  // namespace chat::udp
