@@ -1,33 +1,587 @@
-// STUB: replaced by the real TcpTransport.
 #include "transports/tcp/tcp_transport.h"
 
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "src/util/clock.h"
+#include "src/wire/frame_codec.h"
+#include "src/wire/message_codec.h"
+
 namespace chat {
+namespace {
+
+// Fairness: one busy peer gets at most this much reading per wake-up; level-triggered epoll
+// brings us back for the rest after the others had their turn.
+constexpr size_t kReadBudgetBytes = 1024 * 1024;
+// How long a closing link may take to flush its goodbye before we drop what is left.
+constexpr std::chrono::milliseconds kCloseLinger{1000};
+// Where the sequence number sits in an encoded frame (frame.h), so a broadcast encodes once and
+// only stamps each link's number.
+constexpr size_t kSeqOffset = 8;
+
+void put_u32(std::string& bytes, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
+}
+
+}  // namespace
 
 TcpTransport::TcpTransport(net::EventLoop& loop, TransportConfig config)
     : loop_(loop), config_(std::move(config)) {}
-TcpTransport::~TcpTransport() = default;
-Result<void> TcpTransport::start(TransportCallbacks) {
-  return make_error("tcp: not implemented");
+
+TcpTransport::~TcpTransport() {
+  // Handlers and timers capture `this`: take every one of them off the loop first.
+  for (auto& [id, c] : conns_) c->close_now();
+  if (listening_) loop_.remove(listener_.get());
+  if (accept_pause_timer_ != 0) loop_.cancel(accept_pause_timer_);
+  if (client_deadline_ != 0) loop_.cancel(client_deadline_);
+  if (shutdown_timer_ != 0) loop_.cancel(shutdown_timer_);
 }
-Result<void> TcpTransport::send(PeerId, const Message&) {
-  return make_error("tcp: not implemented");
+
+Result<void> TcpTransport::start(TransportCallbacks callbacks) {
+  if (started_) return make_error("tcp: already started");
+  started_ = true;
+  callbacks_ = std::move(callbacks);
+  return config_.side == Side::kServer ? start_server() : start_client();
 }
-size_t TcpTransport::broadcast(const Message&, PeerId) {
-  return 0;
+
+// ---------------------------------------------------------------------------------------------
+// Link handling
+
+void TcpTransport::tune_socket(int fd) const {
+  net::set_nodelay(fd);  // chat is latency-bound: never wait for Nagle to fill a segment
+  if (config_.socket_buffer > 0) {
+    net::set_send_buffer(fd, config_.socket_buffer);
+    net::set_receive_buffer(fd, config_.socket_buffer);
+  }
 }
-void TcpTransport::close(PeerId, std::string_view) {}
-void TcpTransport::shutdown(std::chrono::milliseconds, std::function<void()> done) {
-  done();
+
+void TcpTransport::open_link(const ConnPtr& c) {
+  conns_[c->id()] = c;
+  // The handler holds the connection, so a handler that closes its own link stays valid.
+  c->open([this, c](uint32_t events) { on_event(c, events); });
 }
-void TcpTransport::ping(PeerId) {}
-PeerStats TcpTransport::stats(PeerId) const {
+
+void TcpTransport::on_event(const ConnPtr& c, uint32_t events) {
+  if (c->state() == State::kConnecting) {
+    on_connected(c);
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(*c);
+  if (!c->closed() && (events & EPOLLOUT)) on_writable(*c);
+}
+
+void TcpTransport::on_readable(TcpConnection& c) {
+  size_t budget = kReadBudgetBytes;
+  while (!c.closed()) {
+    int err = 0;
+    bool drained = false;
+    const ssize_t n = c.read(err, drained);
+    if (n == 0) {
+      on_eof(c);
+      return;
+    }
+    if (n < 0) {
+      if (err == EINTR) continue;
+      // The burst ended: a text peer's unterminated bytes become one message now.
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        if (c.up() && !c.framed()) consume_text(c, true);
+        return;
+      }
+      on_socket_error(c, err);
+      return;
+    }
+    if (!consume(c)) return;
+    budget -= std::min(budget, static_cast<size_t>(n));
+    if (budget == 0) return;
+    // A framed stream needs no EAGAIN to finish anything: skip the read that would only say so.
+    if (drained && c.framed()) return;
+  }
+}
+
+// Returns false when the link stopped being readable for us (closed, refused, draining).
+bool TcpTransport::consume(TcpConnection& c) {
+  net::Buffer& in = c.input();
+  if (c.state() == State::kDraining) {
+    in.retrieve_all();  // we said goodbye: what they still send is not delivered
+    return true;
+  }
+  if (c.state() == State::kSniffing && !in.empty()) {
+    c.cancel_timer();
+    if (wire::looks_framed(static_cast<uint8_t>(in.peek()[0]))) {
+      c.set_framed(true);
+      c.set_state(State::kJoining);
+      // A framed client sends JOIN at once; one that does not is not worth a slot.
+      const PeerId id = c.id();
+      c.arm_timer(config_.connect_timeout, [this, id] {
+        if (TcpConnection* late = find(id); late && late->state() == State::kJoining) {
+          spdlog::warn("tcp: {} sent no JOIN within {} ms; closing", late->address(),
+                       config_.connect_timeout.count());
+          finish(*late);
+        }
+      });
+    } else if (!admit_text(c)) {
+      return false;
+    }
+  }
+  if (c.framed()) return consume_frames(c);
+  return consume_text(c, false);
+}
+
+bool TcpTransport::consume_frames(TcpConnection& c) {
+  net::Buffer& in = c.input();
+  while (!in.empty()) {
+    const wire::DecodeResult r = wire::decode_stream(in.bytes(), config_.max_payload, c.frame());
+    if (r.status == wire::DecodeStatus::kNeedMore) break;
+    if (r.status != wire::DecodeStatus::kOk) {
+      protocol_error(c, r.reason);
+      return false;
+    }
+    in.retrieve(r.consumed);
+    if (!handle_frame(c, c.frame())) return false;
+  }
+  return true;
+}
+
+bool TcpTransport::handle_frame(TcpConnection& c, const wire::Frame& f) {
+  using wire::FrameType;
+  const bool server = config_.side == Side::kServer;
+  if (c.state() == State::kJoining) {
+    if (server && f.type == FrameType::kJoin) return handle_join(c, f);
+    if (!server && f.type == FrameType::kWelcome) return handle_welcome(c, f);
+    if (!server && f.type == FrameType::kRefuse) {
+      announce_down(c, DownReason::kRefused,
+                    f.payload.empty() ? "the server refused us" : f.payload);
+      finish(c);
+      return false;
+    }
+    protocol_error(
+        c, fmt::format("{} frame before the join completed", wire::frame_type_name(f.type)));
+    return false;
+  }
+  switch (f.type) {
+    case FrameType::kData:
+    case FrameType::kNotice: {
+      Result<Message> m = wire::frame_to_message(f);
+      if (!m) {
+        protocol_error(c, m.error().message);
+        return false;
+      }
+      m->received_ns = now_ns();
+      ++c.stats().messages_received;
+      if (callbacks_.on_message && !silenced_) callbacks_.on_message(c.id(), std::move(*m));
+      return c.up();
+    }
+    case FrameType::kPing:
+      // Echo seq and timestamp unchanged: only the pinger subtracts its own clock. A peer that
+      // pings but never reads gets no answers past the high-water mark.
+      if (c.queued() < config_.high_water_bytes)
+        send_control(c, FrameType::kPong, {}, own_sender(), f.seq, f.timestamp_ns);
+      return !c.closed();
+    case FrameType::kPong: {
+      const uint64_t now = now_ns();
+      c.stats().rtt_ns = now > f.timestamp_ns ? now - f.timestamp_ns : 0;
+      ++c.stats().rtt_samples;
+      return true;
+    }
+    case FrameType::kLeave:
+      if (server)
+        announce_down(c, DownReason::kLeft, "left");
+      else
+        announce_down(c, DownReason::kLeft,
+                      f.payload.empty() ? "server closed the connection" : f.payload);
+      begin_drain(c);
+      return false;
+    case FrameType::kHeartbeat:
+      return true;  // TCP needs none, but a peer that sends them is not wrong
+    case FrameType::kJoin:
+    case FrameType::kWelcome:
+    case FrameType::kRefuse:
+      spdlog::debug("tcp: {}: ignoring a late {} frame", c.address(),
+                    wire::frame_type_name(f.type));
+      return true;
+  }
+  return true;
+}
+
+bool TcpTransport::consume_text(TcpConnection& c, bool burst_end) {
+  std::vector<std::string> lines;
+  net::Buffer& in = c.input();
+  if (!in.empty()) {
+    c.splitter().feed(in.view(), lines);
+    in.retrieve_all();
+  }
+  if (burst_end) c.splitter().flush(lines);
+  return deliver_lines(c, lines);
+}
+
+bool TcpTransport::deliver_lines(TcpConnection& c, std::vector<std::string>& lines) {
+  for (std::string& line : lines) {
+    if (!c.up()) return false;  // a callback closed it: the rest is not delivered
+    Message m;
+    m.kind = MessageKind::kChat;
+    m.text = std::move(line);
+    m.received_ns = now_ns();
+    ++c.stats().messages_received;
+    if (callbacks_.on_message && !silenced_) callbacks_.on_message(c.id(), std::move(m));
+  }
+  return c.up();
+}
+
+void TcpTransport::on_eof(TcpConnection& c) {
+  const bool server = config_.side == Side::kServer;
+  switch (c.state()) {
+    case State::kUp:
+      if (!c.framed()) {
+        std::vector<std::string> lines;
+        c.splitter().flush(lines);
+        deliver_lines(c, lines);
+        if (!c.up()) {
+          finish(c);
+          return;
+        }
+        announce_down(c, DownReason::kLeft, "connection closed");
+      } else if (const size_t partial = c.input().readable_bytes(); partial > 0) {
+        const std::string why =
+            fmt::format("{} mid-frame ({} bytes buffered)",
+                        server ? "connection closed" : "server closed the connection", partial);
+        spdlog::warn("tcp: {}: {}", c.address(), why);
+        announce_down(c, DownReason::kError, why);
+      } else {
+        announce_down(c, DownReason::kLeft,
+                      server ? "connection closed" : "server closed the connection");
+      }
+      break;
+    case State::kJoining:
+      if (!server)
+        announce_down(c, DownReason::kRefused, "server closed the connection before admitting us");
+      break;
+    default:
+      break;
+  }
+  finish(c);
+}
+
+void TcpTransport::on_socket_error(TcpConnection& c, int err) {
+  std::string why = err == ECONNRESET ? std::string("connection reset by peer")
+                                      : fmt::format("socket error: {}", net::errno_text(err));
+  if (config_.side == Side::kClient && err == ECONNRESET) why = "server reset the connection";
+  if (c.up() || c.announce_down()) spdlog::warn("tcp: {}: {}", c.address(), why);
+  announce_down(c, DownReason::kError, std::move(why));
+  finish(c);
+}
+
+void TcpTransport::protocol_error(TcpConnection& c, const std::string& reason) {
+  spdlog::warn("tcp: dropping {} ({}): {}", c.address(), c.info().name, reason);
+  announce_down(c, DownReason::kError, reason);
+  finish(c);
+}
+
+void TcpTransport::on_writable(TcpConnection& c) {
+  if (const int err = c.flush(); err != 0) {
+    if (c.state() == State::kDraining) {
+      finish(c);
+    } else {
+      on_socket_error(c, err);
+    }
+    return;
+  }
+  if (c.state() == State::kDraining && c.queued() == 0) {
+    c.shutdown_write();
+    maybe_finish_shutdown();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending
+
+uint32_t TcpTransport::own_sender() const {
+  return config_.side == Side::kServer ? 0 : member_id_;
+}
+
+Result<void> TcpTransport::check_size(const Message& m) const {
+  const size_t size = wire::payload_overhead(m) + m.text.size();
+  if (size > config_.max_payload)
+    return make_error(
+        fmt::format("message of {} bytes exceeds the maximum payload of {} bytes (--max-payload)",
+                    size, config_.max_payload));
   return {};
 }
+
+void TcpTransport::encode_frame_for(TcpConnection& c, const Message& m, std::string& out) {
+  wire::Frame f = wire::message_to_frame(m);
+  f.sender = own_sender();
+  f.seq = c.take_seq();
+  f.timestamp_ns = now_ns();
+  out.clear();
+  wire::encode_frame(f, out);
+}
+
+Result<void> TcpTransport::queue(TcpConnection& c, std::string_view bytes) {
+  const size_t queued = c.queued();
+  // An empty queue always takes the message: what the kernel does not take must be kept, or the
+  // stream would lose a frame's tail. Only a backlog is measured against the mark.
+  if (queued > 0 && queued + bytes.size() > config_.high_water_bytes) {
+    if (config_.overflow == OverflowPolicy::kDrop) {
+      ++c.stats().dropped;
+      return make_error(fmt::format(
+          "{}: output queue full ({} bytes queued, high-water mark {} bytes); message dropped",
+          c.info().name, queued, config_.high_water_bytes));
+    }
+    const std::string why = fmt::format("slow reader: {} bytes queued", queued);
+    spdlog::warn("tcp: disconnecting {} ({}): {}", c.address(), c.info().name, why);
+    announce_down(c, DownReason::kOverflow, why);
+    finish(c);
+    return make_error(fmt::format("{}: {}; disconnected", c.info().name, why));
+  }
+  if (const int err = c.write(bytes); err != 0) {
+    const std::string why = fmt::format("send failed: {}", net::errno_text(err));
+    announce_down(c, DownReason::kError, why);
+    finish(c);
+    return make_error(fmt::format("{}: {}", c.info().name, why));
+  }
+  ++c.stats().messages_sent;
+  return {};
+}
+
+void TcpTransport::send_control(TcpConnection& c, wire::FrameType type, std::string_view payload,
+                                uint32_t sender, uint32_t seq, uint64_t timestamp_ns) {
+  control_frame_.type = type;
+  control_frame_.sender = sender;
+  control_frame_.seq = seq;
+  control_frame_.timestamp_ns = timestamp_ns;
+  control_frame_.payload.assign(payload);
+  control_bytes_.clear();
+  wire::encode_frame(control_frame_, control_bytes_);
+  // Control frames bypass the high-water mark: they are small and a goodbye must get out.
+  if (const int err = c.write(control_bytes_); err != 0) {
+    announce_down(c, DownReason::kError, fmt::format("send failed: {}", net::errno_text(err)));
+    finish(c);
+  }
+}
+
+Result<void> TcpTransport::send(PeerId peer, const Message& message) {
+  if (shutting_down_) return make_error("tcp: the transport is shutting down");
+  TcpConnection* c = find_up(peer);
+  if (c == nullptr) return make_error(fmt::format("tcp: no connected peer {}", peer));
+  if (auto r = check_size(message); !r) return r;
+  if (c->framed()) {
+    encode_frame_for(*c, message, send_bytes_);
+    return queue(*c, send_bytes_);
+  }
+  line_bytes_ = wire::message_to_line(message);
+  line_bytes_.push_back('\n');
+  return queue(*c, line_bytes_);
+}
+
+size_t TcpTransport::broadcast(const Message& message, PeerId except) {
+  if (shutting_down_) return 0;
+  if (auto r = check_size(message); !r) {
+    spdlog::warn("tcp: broadcast not sent: {}", r.error().message);
+    return 0;
+  }
+  bool have_frame = false;
+  bool have_line = false;
+  size_t sent = 0;
+  // queue() never erases from conns_ (reaping is deferred), so iterating while links fail is safe.
+  for (auto& [id, c] : conns_) {
+    if (id == except || !c->up()) continue;
+    if (c->framed()) {
+      if (!have_frame) {
+        encode_frame_for(*c, message, send_bytes_);
+        have_frame = true;
+      } else {
+        put_u32(send_bytes_, kSeqOffset, c->take_seq());
+      }
+      if (queue(*c, send_bytes_)) ++sent;
+    } else {
+      if (!have_line) {
+        line_bytes_ = wire::message_to_line(message);
+        line_bytes_.push_back('\n');
+        have_line = true;
+      }
+      if (queue(*c, line_bytes_)) ++sent;
+    }
+  }
+  return sent;
+}
+
+void TcpTransport::ping(PeerId peer) {
+  TcpConnection* c = find_up(peer);
+  if (c == nullptr || !c->framed()) return;  // text peers cannot answer a PING
+  send_control(*c, wire::FrameType::kPing, {}, own_sender(), c->take_seq(), now_ns());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closing
+
+void TcpTransport::close(PeerId peer, std::string_view reason) {
+  TcpConnection* c = find_up(peer);
+  if (c == nullptr) return;
+  // Announced first, so a goodbye that fails to send still reads as our close, not an error.
+  announce_down(*c, DownReason::kClosed, std::string(reason));
+  if (c->framed()) {
+    send_control(*c, wire::FrameType::kLeave, reason, own_sender(), c->take_seq(), now_ns());
+  } else if (!reason.empty()) {
+    line_bytes_.assign(reason);
+    line_bytes_.push_back('\n');
+    if (c->write(line_bytes_) != 0) finish(*c);
+  }
+  if (!c->closed()) begin_drain(*c);
+}
+
+void TcpTransport::leave_up(TcpConnection& c) {
+  if (c.up() && config_.side == Side::kServer) --members_;
+}
+
+void TcpTransport::begin_drain(TcpConnection& c) {
+  if (c.closed() || c.state() == State::kDraining) return;
+  leave_up(c);
+  c.set_state(State::kDraining);
+  c.input().retrieve_all();
+  if (c.queued() == 0) c.shutdown_write();
+  // Wait for the queue to drain and the peer's FIN, but not for ever.
+  const PeerId id = c.id();
+  c.arm_timer(kCloseLinger, [this, id] {
+    if (TcpConnection* late = find(id)) finish(*late);
+  });
+  maybe_finish_shutdown();
+}
+
+void TcpTransport::finish(TcpConnection& c) {
+  if (c.closed()) return;
+  leave_up(c);
+  c.close_now();
+  reap_later();
+  maybe_finish_shutdown();
+}
+
+void TcpTransport::announce_down(TcpConnection& c, DownReason reason, std::string why) {
+  if (!c.announce_down()) return;
+  c.mark_announced();
+  announce_down_id(c.id(), reason, std::move(why));
+}
+
+void TcpTransport::announce_down_id(PeerId id, DownReason reason, std::string why) {
+  // Always deferred: the role may be iterating its members, or be inside send() or close(),
+  // when a link fails; it hears about it once the current batch is done.
+  defer_guarded([this, id, reason, why = std::move(why)] {
+    if (callbacks_.on_peer_down && !silenced_) callbacks_.on_peer_down(id, reason, why);
+  });
+}
+
+void TcpTransport::reap_later() {
+  if (reap_scheduled_) return;
+  reap_scheduled_ = true;
+  defer_guarded([this] {
+    reap_scheduled_ = false;
+    std::erase_if(conns_, [](const auto& entry) { return entry.second->closed(); });
+  });
+}
+
+void TcpTransport::defer_guarded(std::function<void()> fn) {
+  loop_.defer([alive = std::weak_ptr<bool>(alive_), fn = std::move(fn)] {
+    if (!alive.expired()) fn();
+  });
+}
+
+void TcpTransport::shutdown(std::chrono::milliseconds linger, std::function<void()> done) {
+  if (shutting_down_) {
+    if (done) defer_guarded(std::move(done));
+    return;
+  }
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  if (listening_) {
+    loop_.remove(listener_.get());
+    listening_ = false;
+  }
+  listener_.reset();
+  if (accept_pause_timer_ != 0) loop_.cancel(accept_pause_timer_);
+  accept_pause_timer_ = 0;
+  if (client_deadline_ != 0) loop_.cancel(client_deadline_);
+  client_deadline_ = 0;
+
+  const std::string reason =
+      config_.side == Side::kServer ? "server shutting down" : "client leaving";
+  for (auto& [id, c] : conns_) {
+    if (c->up()) {
+      close(id, reason);
+    } else if (c->state() != State::kDraining) {
+      finish(*c);  // never admitted: nobody above knows it, so nobody is told
+    }
+  }
+  shutdown_timer_ = loop_.run_after(linger, [this] {
+    shutdown_timer_ = 0;
+    finish_shutdown();
+  });
+  maybe_finish_shutdown();
+}
+
+void TcpTransport::maybe_finish_shutdown() {
+  if (!shutting_down_ || shutdown_complete_) return;
+  for (const auto& [id, c] : conns_) {
+    if (c->closed()) continue;
+    if (c->state() == State::kDraining && c->queued() == 0) continue;
+    return;
+  }
+  finish_shutdown();
+}
+
+void TcpTransport::finish_shutdown() {
+  if (shutdown_complete_) return;
+  shutdown_complete_ = true;
+  if (shutdown_timer_ != 0) loop_.cancel(shutdown_timer_);
+  shutdown_timer_ = 0;
+  for (auto& [id, c] : conns_) {
+    if (!c->closed()) c->close_now();
+  }
+  reap_later();
+  // Deferred after the goodbyes already queued, so done() is the last thing anybody hears.
+  defer_guarded([this] {
+    silenced_ = true;
+    if (auto done = std::move(shutdown_done_)) done();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+TcpConnection* TcpTransport::find(PeerId id) const {
+  auto it = conns_.find(id);
+  if (it == conns_.end() || it->second->closed()) return nullptr;
+  return it->second.get();
+}
+
+TcpConnection* TcpTransport::find_up(PeerId id) const {
+  TcpConnection* c = find(id);
+  return c != nullptr && c->up() ? c : nullptr;
+}
+
+PeerStats TcpTransport::stats(PeerId peer) const {
+  auto it = conns_.find(peer);
+  if (it == conns_.end()) return {};
+  const TcpConnection& c = *it->second;
+  PeerStats s = c.stats();
+  s.queued_bytes = c.queued();
+  if (!c.closed()) s.retransmits = c.retransmits();
+  return s;
+}
+
 std::vector<PeerInfo> TcpTransport::peers() const {
-  return {};
+  std::vector<PeerInfo> out;
+  for (const auto& [id, c] : conns_)
+    if (c->up()) out.push_back(c->info());
+  return out;
 }
+
 net::SocketAddress TcpTransport::local_address() const {
-  return {};
+  return local_;
 }
 
 }  // namespace chat

@@ -1,5 +1,13 @@
 #pragma once
-// STUB: replaced by the real TcpTransport.
+// The TCP wire: frames length-prefixed on a stream, plain-text peers (nc, telnet, the course's
+// Python client) told apart by their first byte and served lines, all on the caller's epoll loop
+// with no threads. Server and client share the link handling; only admission differs.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "transports/tcp/tcp_connection.h"
 #include "transports/transport.h"
 
 namespace chat {
@@ -8,6 +16,8 @@ class TcpTransport final : public Transport {
  public:
   TcpTransport(net::EventLoop& loop, TransportConfig config);
   ~TcpTransport() override;
+  TcpTransport(const TcpTransport&) = delete;
+  TcpTransport& operator=(const TcpTransport&) = delete;
 
   std::string_view name() const override { return "tcp"; }
   Result<void> start(TransportCallbacks callbacks) override;
@@ -20,9 +30,107 @@ class TcpTransport final : public Transport {
   std::vector<PeerInfo> peers() const override;
   net::SocketAddress local_address() const override;
 
+  // Client: the member id the server's WELCOME assigned us (0 until then).
+  uint32_t member_id() const { return member_id_; }
+
+  // A client sees its server as this peer.
+  static constexpr PeerId kServerPeer = 1;
+
  private:
+  using ConnPtr = std::shared_ptr<TcpConnection>;
+  using State = TcpConnection::State;
+
+  // Server side (tcp_transport_server.cpp).
+  Result<void> start_server();
+  void on_acceptable();
+  void pause_accepting();
+  void accept_one(net::Fd fd, const net::SocketAddress& from);
+  bool admit_text(TcpConnection& c);
+  bool handle_join(TcpConnection& c, const wire::Frame& f);
+  std::string full_reason() const;
+
+  // Client side (tcp_transport_client.cpp).
+  Result<void> start_client();
+  void connect_next();
+  void on_connected(const ConnPtr& c);
+  void on_client_deadline();
+  bool handle_welcome(TcpConnection& c, const wire::Frame& f);
+
+  // Link handling shared by both sides.
+  void tune_socket(int fd) const;
+  void open_link(const ConnPtr& c);
+  void on_event(const ConnPtr& c, uint32_t events);
+  void on_readable(TcpConnection& c);
+  void on_writable(TcpConnection& c);
+  bool consume(TcpConnection& c);
+  bool consume_frames(TcpConnection& c);
+  bool handle_frame(TcpConnection& c, const wire::Frame& f);
+  bool consume_text(TcpConnection& c, bool burst_end);
+  bool deliver_lines(TcpConnection& c, std::vector<std::string>& lines);
+  void on_eof(TcpConnection& c);
+  void on_socket_error(TcpConnection& c, int err);
+  void protocol_error(TcpConnection& c, const std::string& reason);
+
+  // Sending.
+  uint32_t own_sender() const;
+  Result<void> check_size(const Message& m) const;
+  void encode_frame_for(TcpConnection& c, const Message& m, std::string& out);
+  Result<void> queue(TcpConnection& c, std::string_view bytes);
+  void send_control(TcpConnection& c, wire::FrameType type, std::string_view payload,
+                    uint32_t sender, uint32_t seq, uint64_t timestamp_ns);
+
+  // Closing.
+  void begin_drain(TcpConnection& c);
+  void finish(TcpConnection& c);
+  void leave_up(TcpConnection& c);
+  void announce_down(TcpConnection& c, DownReason reason, std::string why);
+  void announce_down_id(PeerId id, DownReason reason, std::string why);
+  void reap_later();
+  void maybe_finish_shutdown();
+  void finish_shutdown();
+  void defer_guarded(std::function<void()> fn);
+
+  TcpConnection* find(PeerId id) const;
+  TcpConnection* find_up(PeerId id) const;
+
   net::EventLoop& loop_;
   TransportConfig config_;
+  TransportCallbacks callbacks_;
+  bool started_ = false;
+
+  // Server.
+  net::Fd listener_;
+  bool listening_ = false;
+  net::TimerId accept_pause_timer_ = 0;
+  net::SocketAddress local_;
+  PeerId next_id_ = 1;
+  size_t members_ = 0;  // admitted peers, for max_peers
+
+  // Client.
+  std::vector<net::SocketAddress> addresses_;
+  size_t next_address_ = 0;
+  DownReason connect_failure_ = DownReason::kError;
+  std::string connect_error_;
+  net::TimerId client_deadline_ = 0;
+  uint32_t member_id_ = 0;
+
+  std::map<PeerId, ConnPtr> conns_;  // ordered: peers() and shutdown go in join order
+  bool reap_scheduled_ = false;
+
+  // Encoded bytes, reused across sends so the hot path does not allocate for them.
+  std::string send_bytes_;
+  std::string line_bytes_;
+  std::string control_bytes_;
+  wire::Frame control_frame_;
+
+  bool shutting_down_ = false;
+  bool shutdown_complete_ = false;
+  bool silenced_ = false;  // after shutdown's done(): no further callbacks
+  std::function<void()> shutdown_done_;
+  net::TimerId shutdown_timer_ = 0;
+
+  // Deferred work checks this so nothing runs against a destroyed transport.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace chat

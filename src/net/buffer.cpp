@@ -1,0 +1,86 @@
+#include "src/net/buffer.h"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+
+namespace chat::net {
+
+void Buffer::retrieve(size_t n) {
+  assert(n <= readable_bytes());
+  if (n < readable_bytes()) {
+    read_index_ += n;
+  } else {
+    retrieve_all();
+  }
+}
+
+std::string Buffer::retrieve_all_as_string() {
+  std::string out(peek(), readable_bytes());
+  retrieve_all();
+  return out;
+}
+
+void Buffer::append(const void* data, size_t n) {
+  ensure_writable(n);
+  if (n > 0) std::memcpy(begin_write(), data, n);
+  has_written(n);
+}
+
+void Buffer::prepend(const void* data, size_t n) {
+  assert(n <= prependable_bytes());
+  read_index_ -= n;
+  if (n > 0) std::memcpy(buf_.data() + read_index_, data, n);
+}
+
+void Buffer::ensure_writable(size_t n) {
+  if (writable_bytes() < n) make_space(n);
+}
+
+void Buffer::make_space(size_t n) {
+  const size_t readable = readable_bytes();
+  if (writable_bytes() + prependable_bytes() - kCheapPrepend >= n) {
+    // Enough room in total: slide the readable bytes to the front instead of growing.
+    std::memmove(buf_.data() + kCheapPrepend, peek(), readable);
+  } else {
+    // Grow geometrically so a stream of appends costs amortised O(1).
+    std::vector<char> bigger(std::max(kCheapPrepend + readable + n, buf_.size() * 2));
+    std::memcpy(bigger.data() + kCheapPrepend, peek(), readable);
+    buf_.swap(bigger);
+  }
+  read_index_ = kCheapPrepend;
+  write_index_ = kCheapPrepend + readable;
+}
+
+void Buffer::shrink_if_idle(size_t keep) {
+  if (readable_bytes() != 0 || buf_.size() <= kCheapPrepend + keep) return;
+  std::vector<char>(kCheapPrepend + keep).swap(buf_);
+  retrieve_all();
+}
+
+ssize_t Buffer::read_fd(int fd, int& saved_errno) {
+  char spill[kReadSpill];
+  const size_t writable = writable_bytes();
+  iovec vec[2];
+  vec[0].iov_base = begin_write();
+  vec[0].iov_len = writable;
+  vec[1].iov_base = spill;
+  vec[1].iov_len = sizeof spill;
+  // With plenty of room already, skip the spill so the bytes are never copied twice.
+  const int count = writable < sizeof spill ? 2 : 1;
+  const ssize_t n = ::readv(fd, vec, count);
+  if (n < 0) {
+    saved_errno = errno;
+  } else if (static_cast<size_t>(n) <= writable) {
+    write_index_ += static_cast<size_t>(n);
+  } else {
+    write_index_ = buf_.size();
+    append(spill, static_cast<size_t>(n) - writable);
+  }
+  return n;
+}
+
+}  // namespace chat::net

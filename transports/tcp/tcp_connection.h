@@ -1,0 +1,113 @@
+#pragma once
+// One TCP connection: its fd, its registration on the loop, an input and a bounded-by-the-caller
+// output buffer, and the per-link protocol state the transport keeps for it. The connection does
+// byte I/O only; what the bytes mean (frames, lines, JOIN) is TcpTransport's business.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "src/net/buffer.h"
+#include "src/net/event_loop.h"
+#include "src/net/fd.h"
+#include "src/wire/frame.h"
+#include "src/wire/text_codec.h"
+#include "transports/transport.h"
+
+namespace chat {
+
+class TcpConnection {
+ public:
+  enum class State {
+    kConnecting,  // client: non-blocking connect in flight
+    kSniffing,    // server: accepted, waiting for the first byte to tell framed from text
+    kJoining,     // framed, not yet admitted (server waits for JOIN, client for WELCOME)
+    kUp,          // admitted: on_peer_up has fired
+    kDraining,    // closing: flushing output, then half-close and wait (bounded) for the FIN
+    kClosed,      // fd gone; the object lives until the transport reaps it
+  };
+
+  TcpConnection(net::EventLoop& loop, PeerId id, net::Fd fd, std::string address, size_t max_line);
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  PeerId id() const { return id_; }
+  int fd() const { return fd_.get(); }
+  const std::string& address() const { return info_.address; }
+  PeerInfo& info() { return info_; }
+  const PeerInfo& info() const { return info_; }
+  PeerStats& stats() { return stats_; }
+  const PeerStats& stats() const { return stats_; }
+
+  State state() const { return state_; }
+  void set_state(State state);
+  bool up() const { return state_ == State::kUp; }
+  bool closed() const { return state_ == State::kClosed; }
+  bool framed() const { return framed_; }
+  void set_framed(bool framed) { framed_ = framed; }
+
+  // Whether on_peer_down must fire for this link when it goes (set once it is up, or from the
+  // start for a client's link to its server) and whether it already has.
+  bool announce_down() const { return announce_down_ && !announced_; }
+  void set_announce_down(bool on) { announce_down_ = on; }
+  void mark_announced() { announced_ = true; }
+
+  uint32_t take_seq() { return next_seq_++; }
+  net::Buffer& input() { return input_; }
+  wire::Frame& frame() { return frame_; }
+  wire::LineSplitter& splitter() { return splitter_; }
+
+  // Registers on the loop; events follow the state (EPOLLOUT while connecting or while output is
+  // queued, EPOLLIN otherwise).
+  void open(net::EventLoop::IoHandler handler);
+  // Deregisters, cancels the timer and closes the fd at once; queued output is discarded.
+  void close_now();
+
+  // One timer per link (sniff, join, connect or close deadline); arming cancels the previous one.
+  void arm_timer(net::Duration delay, std::function<void()> fn);
+  void cancel_timer();
+
+  // One read into input(). Returns >0 bytes, 0 at EOF, -1 with `err` set. `drained` tells that
+  // the read did not fill the room it was offered, so the socket is very likely empty now.
+  ssize_t read(int& err, bool& drained);
+
+  // Writes at once when nothing is queued and keeps what the kernel did not take. Returns 0, or
+  // the errno that killed the socket (EPIPE, ECONNRESET, ...).
+  int write(std::string_view bytes);
+  // Writes what is queued (on EPOLLOUT). Same return as write().
+  int flush();
+  size_t queued() const { return output_.readable_bytes(); }
+
+  // Half-closes after the queue drained, so the peer reads everything and then EOF.
+  void shutdown_write();
+  bool write_shut() const { return write_shut_; }
+
+  uint64_t retransmits() const;  // tcpi_total_retrans from TCP_INFO
+
+ private:
+  void update_interest();
+
+  net::EventLoop& loop_;
+  PeerId id_;
+  net::Fd fd_;
+  PeerInfo info_;
+  PeerStats stats_;
+  State state_ = State::kSniffing;
+  bool framed_ = false;
+  bool announce_down_ = false;
+  bool announced_ = false;
+  bool registered_ = false;
+  bool write_shut_ = false;
+  uint32_t interest_ = 0;
+  uint32_t next_seq_ = 1;
+  net::TimerId timer_ = 0;
+  net::Buffer input_;
+  net::Buffer output_;
+  wire::Frame frame_;  // decode target, reused so its payload keeps its capacity
+  wire::LineSplitter splitter_;
+};
+
+}  // namespace chat
