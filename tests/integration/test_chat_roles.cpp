@@ -18,8 +18,8 @@ const std::string kChat = CHAT_BINARY;
 
 std::unique_ptr<ChildProcess> client(const std::string& transport, uint16_t port,
                                      const std::string& name, std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv{kChat, "client", "--transport", transport, "--host", "127.0.0.1",
-                                "--port", std::to_string(port), "--name", name};
+  std::vector<std::string> argv{kChat,       "client", "--transport",        transport, "--host",
+                                "127.0.0.1", "--port", std::to_string(port), "--name",  name};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return std::make_unique<ChildProcess>(argv);
 }
@@ -233,7 +233,8 @@ TEST_F(TcpBadInput, PeerThatVanishesMidFrameIsDroppedAndTheHubGoesOn) {
   RawPeer bad = RawPeer::tcp(s_.port);
   bad.send(frame_bytes(wire::FrameType::kJoin, "mallory"));
   ASSERT_TRUE(alice_->wait_for_line("mallory joined"));
-  const std::string whole = frame_bytes(wire::FrameType::kData, std::string("\0", 1) + "half a message");
+  const std::string whole =
+      frame_bytes(wire::FrameType::kData, std::string("\0", 1) + "half a message");
   bad.send(whole.substr(0, whole.size() / 2));
   bad.close();
   EXPECT_TRUE(alice_->wait_for_line("mallory was dropped"));

@@ -27,8 +27,12 @@ int left_ms(Clock::time_point deadline) {
 
 }  // namespace
 
-RawPeer RawPeer::tcp(uint16_t port) { return RawPeer(connect_to(port, SOCK_STREAM), false); }
-RawPeer RawPeer::udp(uint16_t port) { return RawPeer(connect_to(port, SOCK_DGRAM), true); }
+RawPeer RawPeer::tcp(uint16_t port) {
+  return RawPeer(connect_to(port, SOCK_STREAM), false);
+}
+RawPeer RawPeer::udp(uint16_t port) {
+  return RawPeer(connect_to(port, SOCK_DGRAM), true);
+}
 
 bool RawPeer::send(std::string_view bytes) {
   while (!bytes.empty()) {

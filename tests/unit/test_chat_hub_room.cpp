@@ -1,0 +1,81 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "src/chat/client_session.h"
+#include "src/chat/hub_room.h"
+#include "tests/support/memory_transport.h"
+
+namespace chat {
+namespace {
+
+using ::testing::Contains;
+using testing::MemoryTransport;
+
+class HubRoomTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(transport_.start(room_.callbacks()).ok()); }
+  MemoryTransport transport_;
+  HubRoom room_{transport_};
+};
+
+TEST_F(HubRoomTest, WelcomesAndAnnouncesWithTheRoomSize) {
+  transport_.connect(1, "alice");
+  transport_.connect(2, "bob");
+  EXPECT_EQ(transport_.lines_to(1),
+            (std::vector<std::string>{"*** welcome alice (1 here)", "*** bob joined (2 here)"}));
+  EXPECT_EQ(transport_.lines_to(2),
+            (std::vector<std::string>{"*** welcome bob; with alice (2 here)"}));
+}
+
+TEST_F(HubRoomTest, RelaysToEveryoneButTheSenderLabelledWithTheName) {
+  transport_.connect(1, "alice");
+  transport_.connect(2, "bob");
+  transport_.connect(3, "carol");
+  transport_.sent.clear();
+  transport_.say(1, "hi all");
+  EXPECT_TRUE(transport_.lines_to(1).empty());
+  EXPECT_EQ(transport_.lines_to(2), (std::vector<std::string>{"alice: hi all"}));
+  EXPECT_EQ(transport_.lines_to(3), (std::vector<std::string>{"alice: hi all"}));
+}
+
+TEST_F(HubRoomTest, QuitClosesThePeerAndTellsTheOthers) {
+  transport_.connect(1, "alice");
+  transport_.connect(2, "bob");
+  transport_.sent.clear();
+  transport_.say(2, "q");
+  EXPECT_EQ(room_.members(), 1u);
+  EXPECT_EQ(transport_.lines_to(1), (std::vector<std::string>{"*** bob left (1 here)"}));
+}
+
+TEST_F(HubRoomTest, TimeoutsAndErrorsAreNamedInTheNotice) {
+  transport_.connect(1, "alice");
+  transport_.connect(2, "bob");
+  transport_.connect(3, "carol");
+  transport_.sent.clear();
+  transport_.drop(2, DownReason::kTimedOut, "silent for 5 s");
+  transport_.drop(3, DownReason::kError, "bad magic byte 0x41");
+  EXPECT_EQ(transport_.lines_to(1),
+            (std::vector<std::string>{"*** bob timed out (2 here)",
+                                      "*** carol was dropped (bad magic byte 0x41) (1 here)"}));
+}
+
+TEST_F(HubRoomTest, DuplicateAndHostileNamesAreMadeSafe) {
+  transport_.connect(1, "alice");
+  transport_.connect(2, "alice");
+  transport_.connect(3, "\x1b[31mred");
+  transport_.sent.clear();
+  transport_.say(2, "who am i");
+  transport_.say(3, "x\x1b]0;pwned\x07");
+  EXPECT_THAT(transport_.lines_to(1), Contains("alice#2: who am i"));
+  EXPECT_THAT(transport_.lines_to(1), Contains("^[[31mred: x^[]0;pwned^G"));
+}
+
+TEST(ClientSession, ReadsTheRoomSizeFromNotices) {
+  EXPECT_EQ(members_from_notice("bob joined (3 here)"), 3);
+  EXPECT_EQ(members_from_notice("welcome alice; with bob (12 here)"), 12);
+  EXPECT_EQ(members_from_notice("hello (not a count)"), -1);
+  EXPECT_EQ(members_from_notice("nothing"), -1);
+}
+
+}  // namespace
+}  // namespace chat
