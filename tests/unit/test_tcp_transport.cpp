@@ -705,6 +705,64 @@ TEST_F(TcpTransportTest, ClientResolvesHostNames) {
   EXPECT_NE(join(c), kNoPeer);
 }
 
+TEST_F(TcpTransportTest, WorksOverIpv6) {
+  TransportConfig config = server_config();
+  config.bind = "::1";
+  server_ = std::make_unique<TcpTransport>(loop_, config);
+  if (!server_->start(server_events_.callbacks()).ok()) GTEST_SKIP() << "no IPv6 loopback here";
+  port_ = server_->local_address().port();
+  EXPECT_EQ(server_->local_address().family(), AF_INET6);
+  TransportConfig cc = client_config("six");
+  cc.host = "::1";
+  Client& c = add_client(cc);
+  const PeerId id = join(c);
+  ASSERT_NE(id, kNoPeer);
+  EXPECT_EQ(server_events_.ups[0].address.rfind("[::1]:", 0), 0u) << server_events_.ups[0].address;
+  ASSERT_TRUE(server_->send(id, Message::chat("v6")).ok());
+  ASSERT_TRUE(run_until([&] { return !c.events.messages.empty(); }));
+}
+
+TEST_F(TcpTransportTest, CloseGivesUpOnAStuckQueueAfterAboutASecond) {
+  TransportConfig config = server_config();
+  config.socket_buffer = 8 * 1024;
+  start_server(config);
+  RawSocket stuck(port_, 4096);
+  const PeerId id = raw_join(stuck, "stuck");
+  const Message m = Message::chat(std::string(4000, 'q'));
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(server_->send(id, m).ok());
+  ASSERT_GT(server_->stats(id).queued_bytes, 0u);
+  const auto start = std::chrono::steady_clock::now();
+  server_->close(id, "bye");
+  ASSERT_TRUE(run_until([&] { return server_->stats(id).queued_bytes == 0; }, 3000ms));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 900ms);
+  EXPECT_EQ(server_events_.downs_of(id), 1u);
+  EXPECT_EQ(server_events_.down_of(id)->reason, DownReason::kClosed);
+}
+
+TEST_F(TcpTransportTest, FramedPeerThatNeverJoinsIsDroppedQuietly) {
+  TransportConfig config = server_config();
+  config.connect_timeout = 50ms;
+  start_server(config);
+  RawSocket raw(port_);
+  raw.write(std::string(1, static_cast<char>(wire::kMagic0)));
+  ASSERT_TRUE(run_until([&] { return raw.eof(); }));
+  EXPECT_TRUE(server_events_.ups.empty());
+  EXPECT_TRUE(server_events_.downs.empty());
+}
+
+TEST_F(TcpTransportTest, ClientShutdownLeavesTheServer) {
+  start_server();
+  Client& c = add_client("quitter");
+  const PeerId id = join(c);
+  bool done = false;
+  c.transport->shutdown(500ms, [&] { done = true; });
+  ASSERT_TRUE(run_until([&] { return done && server_events_.down_of(id) != nullptr; }));
+  EXPECT_EQ(server_events_.down_of(id)->reason, DownReason::kLeft);
+  ASSERT_EQ(c.events.downs.size(), 1u);
+  EXPECT_EQ(c.events.downs[0].reason, DownReason::kClosed);
+}
+
 TEST_F(TcpTransportTest, ServerVanishingIsReported) {
   start_server();
   Client& c = add_client("c");
