@@ -93,7 +93,9 @@ void ClientSession::on_line(std::string line) {
     return;
   }
   if (line == "/help") {
-    console_.print("*** /stats  transport, members, RTT, loss    /quit or q  leave");
+    console_.print(
+        "*** /stats  transport, members, RTT, loss    /who  who is in the room    /quit or q  "
+        "leave");
     return;
   }
   if (server_ == kNoPeer) {

@@ -46,6 +46,13 @@ void HubRoom::on_message(PeerId peer, Message&& message) {
     transport_.close(peer, "bye");
     return;
   }
+  if (message.text == "/who") {
+    std::string list;
+    for (const auto& [id, n] : names_) list += (list.empty() ? "" : ", ") + n;
+    (void)transport_.send(peer,
+                          Message::notice(fmt::format("here: {} ({} here)", list, names_.size())));
+    return;
+  }
   // Relay to everyone else, never back to the sender; control characters and escape sequences
   // are neutralised here because text peers (nc, telnet) show our bytes on a raw terminal.
   transport_.broadcast(Message::chat(wire::sanitize_for_terminal(message.text), it->second), peer);

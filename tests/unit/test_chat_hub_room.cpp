@@ -70,6 +70,15 @@ TEST_F(HubRoomTest, DuplicateAndHostileNamesAreMadeSafe) {
   EXPECT_THAT(transport_.lines_to(1), Contains("^[[31mred: x^[]0;pwned^G"));
 }
 
+TEST_F(HubRoomTest, WhoListsTheRoomToTheAskerOnly) {
+  transport_.connect(1, "alice");
+  transport_.connect(2, "bob");
+  transport_.sent.clear();
+  transport_.say(2, "/who");
+  EXPECT_TRUE(transport_.lines_to(1).empty());
+  EXPECT_EQ(transport_.lines_to(2), (std::vector<std::string>{"*** here: alice, bob (2 here)"}));
+}
+
 TEST(ClientSession, ReadsTheRoomSizeFromNotices) {
   EXPECT_EQ(members_from_notice("bob joined (3 here)"), 3);
   EXPECT_EQ(members_from_notice("welcome alice; with bob (12 here)"), 12);
