@@ -193,8 +193,10 @@ void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
   }
   udp::Member* member = members_.find(d.from);
   if (!member) return handle_stranger(d);
-  member->last_heard = to_time_point(d.received_ns);
-  if (member->text) return handle_text(member->id, d);
+  if (member->text) {
+    member->last_heard = to_time_point(d.received_ns);
+    return handle_text(member->id, d);
+  }
   const PeerId id = member->id;
   if (d.bytes.empty() || !wire::looks_framed(d.bytes[0])) {
     spdlog::warn("udp: dropped a datagram from {}: not a frame ({} bytes)", d.from.to_string(),
@@ -206,6 +208,8 @@ void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
     spdlog::warn("udp: dropped a bad datagram from {}: {}", d.from.to_string(), r.reason);
     return;
   }
+  // Only a well-formed frame keeps a member alive: garbage from its address proves nothing.
+  member->last_heard = to_time_point(d.received_ns);
   handle_member_frame(id, d);
 }
 
@@ -447,11 +451,12 @@ void UdpTransport::queue_frame(PeerId peer, Link& link, const net::SocketAddress
   wire::Frame f;
   f.type = type;
   f.sender = config_.side == Side::kServer ? (type == FrameType::kWelcome ? peer : 0) : my_id_;
+  const uint64_t now = now_ns();
   f.seq = sequenced ? link.send_seq++ : seq;
-  f.timestamp_ns = sequenced ? now_ns() : timestamp;
+  f.timestamp_ns = sequenced ? now : timestamp;
   f.payload.assign(payload);
   wire::encode_frame(f, slot);
-  link.last_sent = to_time_point(now_ns());
+  link.last_sent = to_time_point(now);
   commit_slot(peer, to, is_message);
 }
 
