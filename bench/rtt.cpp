@@ -1,0 +1,172 @@
+#include "bench/rtt.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "bench/bench_client.h"
+#include "src/util/clock.h"
+
+namespace chat::bench {
+namespace {
+
+struct PointResult {
+  Histogram histogram;
+  uint64_t timeouts = 0;
+  uint64_t late = 0;
+  double elapsed_s = 0;
+  std::string error;
+};
+
+PointResult measure_point(const RttOptions& o, const std::string& transport, const HostPort& server,
+                          size_t size, Progress& progress) {
+  PointResult out;
+  net::EventLoop loop;
+  LinkOptions link;
+  link.transport = transport;
+  link.host = server.host;
+  link.port = server.port;
+  link.name = "bench-rtt";
+  BenchClient client(loop, link);
+  if (auto r = client.connect(std::chrono::seconds(5)); !r) {
+    out.error = r.error().message;
+    return out;
+  }
+
+  Message request = Message::chat(std::string(std::max(size, kBinaryHeader), '.'));
+  request.text[0] = 'D';
+  uint64_t seq = 0;
+  uint64_t sent_at = 0;
+  uint64_t done = 0;  // completed or timed out, warm-up included
+  const uint64_t timeout_ns = static_cast<uint64_t>(o.timeout_ms) * 1'000'000;
+  uint64_t measure_start = 0;
+  const uint64_t start = now_ns();
+  const uint64_t cap_ns = static_cast<uint64_t>(o.max_seconds * 1e9);
+  const uint64_t duration_ns = static_cast<uint64_t>(o.duration_s * 1e9);
+  bool finished = false;
+
+  auto finished_now = [&](uint64_t now) {
+    if (now - start > cap_ns) return true;
+    if (done < o.warmup) return false;
+    if (o.count > 0) return done - o.warmup >= o.count;
+    return now - measure_start >= duration_ns;
+  };
+  auto send_next = [&] {
+    const uint64_t now = now_ns();
+    if (done == o.warmup && measure_start == 0) measure_start = now;
+    if (finished_now(now)) {
+      finished = true;
+      loop.stop();
+      return;
+    }
+    ++seq;
+    put_u64(request.text, 1, seq);
+    sent_at = now_ns();
+    put_u64(request.text, 9, sent_at);
+    if (auto r = client.send(request); !r) {
+      out.error = r.error().message;
+      finished = true;
+      loop.stop();
+    }
+  };
+  client.on_message = [&](Message&& m) {
+    const uint64_t now = now_ns();
+    if (m.text.size() < kBinaryHeader || m.text[0] != 'D') return;
+    if (get_u64(m.text, 1) != seq) {
+      ++out.late;  // the answer to a request we already gave up on
+      return;
+    }
+    if (done >= o.warmup) out.histogram.record(now - sent_at);
+    ++done;
+    if (progress.enabled() && (done & 1023) == 0)
+      progress.show(fmt::format("rtt {} {} B: {} round trips", transport, size, done));
+    send_next();
+  };
+  client.on_down = [&](const std::string& why) {
+    out.error = "the echo server link went down: " + why;
+    loop.stop();
+  };
+  // The watchdog gives up on a lost request (UDP) so the run never waits forever.
+  const auto watchdog =
+      loop.run_every(std::chrono::milliseconds(std::max(1, o.timeout_ms / 4)), [&] {
+        if (!finished && now_ns() - sent_at > timeout_ns) {
+          if (done >= o.warmup) ++out.timeouts;
+          ++done;
+          send_next();
+        }
+      });
+  // Busy-poll: an always-due timer makes epoll_wait use a zero timeout, so the reply is picked up
+  // without a sleep/wake-up (sockperf's --busy-poll does the same). A timer, not defer(): the loop
+  // drains deferred work until none is left, so a self-deferring task would never yield.
+  std::function<void()> spin = [&] {
+    if (!finished) loop.run_after(net::Duration::zero(), spin);
+  };
+  if (o.busy_poll) spin();
+
+  send_next();
+  if (!finished) loop.run();
+  finished = true;
+  loop.cancel(watchdog);
+  out.elapsed_s = static_cast<double>(now_ns() - (measure_start ? measure_start : start)) / 1e9;
+  client.on_message = nullptr;
+  client.on_down = nullptr;
+  client.close();
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) {
+  std::vector<RunRecord> runs;
+  ScratchDir scratch;
+  for (const auto& transport : o.transports) {
+    HostPort server{"127.0.0.1", 0};
+    ListeningChild echo;
+    if (!o.target.empty()) {
+      auto hp = parse_host_port(o.target);
+      if (!hp) return hp.error();
+      if (!is_loopback_host(hp->host))
+        return make_error("rtt: only loopback targets are measured (127.0.0.0/8, ::1)");
+      server = *hp;
+    } else {
+      auto started = start_chat_server(scratch, "echo", transport);
+      if (!started) return started.error();
+      echo = std::move(*started);
+      server.port = echo.port;
+    }
+    for (size_t size : o.sizes) {
+      const size_t limit = transport == "udp" ? 65000 : 65536;
+      RunRecord r;
+      r.scenario = "rtt";
+      r.transport = transport;
+      r.params = Json{{"size", size},
+                      {"count", o.count},
+                      {"duration_s", o.count ? 0.0 : o.duration_s},
+                      {"warmup", o.warmup},
+                      {"timeout_ms", o.timeout_ms},
+                      {"busy_poll", o.busy_poll},
+                      {"server", o.target.empty() ? "chat server --mode echo" : o.target}};
+      if (size > limit) {
+        r.note = fmt::format("size above the {} message limit", transport);
+        runs.push_back(std::move(r));
+        continue;
+      }
+      progress.show(fmt::format("rtt {} {} B ...", transport, size));
+      auto point = measure_point(o, transport, server, size, progress);
+      r.metrics = latency_json(point.histogram);
+      r.metrics["lost"] = point.timeouts;
+      r.metrics["late_replies"] = point.late;
+      r.metrics["elapsed_s"] = point.elapsed_s;
+      r.metrics["round_trips_per_s"] =
+          point.elapsed_s > 0 ? static_cast<double>(point.histogram.count()) / point.elapsed_s
+                              : 0.0;
+      r.note = point.error;
+      runs.push_back(std::move(r));
+    }
+    if (echo.process.pid() > 0) echo.process.stop();
+  }
+  progress.clear();
+  return runs;
+}
+
+}  // namespace chat::bench
