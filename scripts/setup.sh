@@ -7,7 +7,7 @@ set -euo pipefail
 # by `chat bench compare` and `chat report`, and the plain-text tools by the interop tests.
 packages=(
   build-essential cmake pkg-config
-  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libedit-dev
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libreadline-dev
   python3 python3-matplotlib
   iperf3 sockperf ncat socat netcat-openbsd iproute2
 )

@@ -1,6 +1,7 @@
 #include "src/chat/console.h"
 
-#include <editline/readline.h>
+#include <readline/history.h>
+#include <readline/readline.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,9 +12,9 @@
 namespace chat {
 namespace {
 
-// libedit's callback interface takes a plain function pointer with no user data, so the one console
-// that owns the terminal is reachable only through this pointer. A process has one terminal, hence
-// at most one interactive console; it is set in start() and cleared in stop().
+// readline's callback interface takes a plain function pointer with no user data, so the one
+// console that owns the terminal is reachable only through this pointer. A process has one
+// terminal, hence at most one interactive console; it is set in start() and cleared in stop().
 Console* g_terminal_console = nullptr;
 std::function<void(char*)> g_terminal_line;
 
@@ -37,7 +38,7 @@ void Console::start(LineHandler on_line, EofHandler on_eof) {
   if (interactive_) {
     g_terminal_console = this;
     g_terminal_line = [this](char* line) {
-      if (line == nullptr) {  // Ctrl-D
+      if (line == nullptr) {  // Ctrl-D (or EOF)
         stop();
         if (!eof_sent_ && on_eof_) eof_sent_ = true, on_eof_();
         return;
@@ -45,7 +46,9 @@ void Console::start(LineHandler on_line, EofHandler on_eof) {
       std::string text(line);
       ::free(line);
       if (!text.empty()) ::add_history(text.c_str());
-      deliver(std::move(text));
+      // readline draws the next prompt once this handler returns; act on the line after that, so
+      // whatever it prints lands above a prompt that is already there.
+      loop_.defer([this, text = std::move(text)]() mutable { deliver(std::move(text)); });
     };
     ::rl_callback_handler_install(prompt_.c_str(), on_terminal_line);
     loop_.add(0, EPOLLIN, [](uint32_t) { ::rl_callback_read_char(); });
@@ -98,27 +101,22 @@ void Console::stop() {
 }
 
 void Console::print(std::string_view line) {
-  if (interactive_ && reading_) {
-    // Clear the prompt line, print above it, then let libedit redraw the prompt and the half-typed
-    // line where they were.
-    std::fputs("\r\033[K", stdout);
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
-    ::rl_forced_update_display();
-    return;
-  }
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+  emit(stdout, line);
 }
 
 void Console::print_error(std::string_view line) {
-  if (interactive_ && reading_) std::fputs("\r\033[K", stdout), std::fflush(stdout);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fputc('\n', stderr);
-  std::fflush(stderr);
-  if (interactive_ && reading_) ::rl_forced_update_display();
+  emit(stderr, line);
+}
+
+void Console::emit(FILE* stream, std::string_view line) {
+  const bool redraw = interactive_ && reading_;
+  // Take the prompt and the half-typed line off the screen, print above them, and let readline
+  // draw both back exactly as they were (cursor position included).
+  if (redraw) ::rl_clear_visible_line();
+  std::fwrite(line.data(), 1, line.size(), stream);
+  std::fputc('\n', stream);
+  std::fflush(stream);
+  if (redraw) ::rl_forced_update_display();
 }
 
 }  // namespace chat

@@ -1,10 +1,12 @@
 #pragma once
 // The human end of a client or a p2p server: lines in, lines out, on the event loop.
 //
-// On a terminal, line editing comes from libedit (its readline-compatible callback interface), and
-// incoming messages are printed above the prompt without breaking the line being typed. Anywhere
-// else (a pipe, a script, a test) stdin is read as lines and every incoming message is one line on
-// stdout.
+// On a terminal, line editing comes from GNU readline's callback interface, and incoming messages
+// are printed above the prompt without breaking the line being typed. (libedit's readline emulation
+// was tried first: in callback mode it loses the half-typed line when output is printed above it.)
+// Anywhere else (a pipe, a script, a test) stdin is read as lines and every incoming message is one
+// line on stdout.
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -39,6 +41,7 @@ class Console {
 
  private:
   void read_plain();
+  void emit(FILE* stream, std::string_view line);
   void deliver(std::string line);
 
   net::EventLoop& loop_;
