@@ -19,6 +19,9 @@ namespace {
 // Fairness: one busy peer gets at most this much reading per wake-up; level-triggered epoll
 // brings us back for the rest after the others had their turn.
 constexpr size_t kReadBudgetBytes = 1024 * 1024;
+// An input buffer that grew for a large frame is given back past this size once it is empty, so
+// a thousand idle hub members do not each keep their biggest burst.
+constexpr size_t kKeepInputBytes = 128 * 1024;
 // How long a closing link may take to flush its goodbye before we drop what is left.
 constexpr std::chrono::milliseconds kCloseLinger{1000};
 // Where the sequence number sits in an encoded frame (frame.h), so a broadcast encodes once and
@@ -145,6 +148,7 @@ bool TcpTransport::consume_frames(TcpConnection& c) {
     in.retrieve(r.consumed);
     if (!handle_frame(c, c.frame())) return false;
   }
+  if (in.empty()) in.shrink_if_idle(kKeepInputBytes);
   return true;
 }
 
