@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 
+#include "bench/cli_util.h"
 #include "bench/report.h"
 #include "bench/results.h"
 #include "bench/rtt.h"
@@ -13,59 +14,9 @@
 namespace chat::bench {
 namespace {
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::string command_line(const CLI::App& app) {
-  // Rebuilds what was asked for the document's "command" field.
-  std::string cmd = "chat";
-  std::vector<const CLI::App*> chain;
-  for (const CLI::App* a = &app; a && a->get_parent(); a = a->get_parent()) chain.push_back(a);
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    cmd += " " + (*it)->get_name();
-  }
-  for (const auto* opt : app.get_options()) {
-    if (opt->count() == 0 || opt->get_name() == "--help") continue;
-    cmd += " " + opt->get_name();
-    for (const auto& v : opt->results()) cmd += " " + v;
-  }
-  return cmd;
-}
-
-// Saves, prints the summary table, and says where the files went; returns the exit code.
-int finish(ResultsDocument& doc, const std::string& out_dir) {
-  std::fputs(summary_table(doc).c_str(), stdout);
-  std::fflush(stdout);
-  if (auto r = save_document(doc, out_dir); !r) {
-    fmt::print(stderr, "chat bench: {}\n", r.error().message);
-    return 1;
-  }
-  fmt::print(stderr, "chat bench: wrote {0}/results.json and {0}/results.csv\n", out_dir);
-  for (const auto& run : doc.runs)
-    if (!run.note.empty() && run.tool == "chat" && run.metrics.empty()) return 1;
-  return 0;
-}
-
-struct Common {
-  std::string out = "bench-results";
-  std::string transports = "tcp,udp";
-};
-
-void add_common(CLI::App* app, Common& c) {
-  app->add_option("-o,--out", c.out, "directory for results.json and results.csv")
-      ->capture_default_str();
-  app->add_option("-t,--transport", c.transports, "comma list of wires")->capture_default_str();
-}
-
 void register_rtt(CLI::App* bench, int& exit_code) {
   auto o = std::make_shared<RttOptions>();
-  auto c = std::make_shared<Common>();
+  auto c = std::make_shared<CommonOptions>();
   auto sizes = std::make_shared<std::string>("16,64,256,1024,4096,16384,65000");
   CLI::App* app = bench->add_subcommand("rtt", "round-trip latency through an echo server");
   add_common(app, *c);
@@ -83,15 +34,7 @@ void register_rtt(CLI::App* bench, int& exit_code) {
     o->transports = split_list(c->transports);
     o->sizes = parse_size_list(*sizes);
     Progress progress;
-    auto runs = run_rtt(*o, progress);
-    if (!runs) {
-      fmt::print(stderr, "chat bench rtt: {}\n", runs.error().message);
-      exit_code = 1;
-      return;
-    }
-    auto doc = new_document(command_line(*app));
-    doc.runs = std::move(*runs);
-    exit_code = finish(doc, c->out);
+    exit_code = finish_command(app, "rtt", c->out, run_rtt(*o, progress));
   });
 }
 

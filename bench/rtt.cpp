@@ -148,6 +148,7 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
                       {"server", o.target.empty() ? "chat server --mode echo" : o.target}};
       if (size > limit) {
         r.note = fmt::format("size above the {} message limit", transport);
+        r.metrics = Json{{"skipped", true}};
         runs.push_back(std::move(r));
         continue;
       }

@@ -1,0 +1,27 @@
+#pragma once
+// Small helpers the bench subcommands share: common options, the document's command line, and
+// the save-print-exit-code ending every scenario has.
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "bench/results.h"
+
+namespace chat::bench {
+
+struct CommonOptions {
+  std::string out = "bench-results";
+  std::string transports = "tcp,udp";
+};
+
+void add_common(CLI::App* app, CommonOptions& c);
+std::vector<std::string> split_list(const std::string& s);
+std::string command_line(const CLI::App& app);
+// Saves, prints the summary table, and says where the files went; returns the exit code.
+int finish_document(ResultsDocument& doc, const std::string& out_dir);
+// For a single scenario: wraps its runs in a new document and finishes it.
+int finish_command(const CLI::App* app, const std::string& what, const std::string& out_dir,
+                   Result<std::vector<RunRecord>> runs);
+
+}  // namespace chat::bench

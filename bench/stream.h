@@ -1,0 +1,42 @@
+#pragma once
+// `chat bench stream` and `chat bench rate`: one-way traffic from an in-process sender (through the
+// Transport seam) to a `chat bench sink` process.
+//
+// stream: for each wire and size, send for a fixed time at a target rate or as fast as the link
+// takes (TCP: as fast as the queue drains, never past half its high-water mark; UDP: the transport
+// drops what the socket cannot take, counted as send drops). The sender reports what it handed to
+// the transport; the sink reports what arrived (goodput over first-to-last arrival), UDP loss,
+// duplicates, reordering and jitter; TCP retransmissions come from TCP_INFO on the sender.
+//
+// rate: RFC 2544's throughput search on UDP: the highest offered rate whose loss (messages sent
+// but never received, sender drops included) stays at or below the threshold, by binary search
+// between 0 and the unlimited sender's rate.
+#include <string>
+#include <vector>
+
+#include "bench/common.h"
+#include "bench/results.h"
+
+namespace chat::bench {
+
+struct StreamOptions {
+  std::vector<std::string> transports = {"tcp", "udp"};
+  std::vector<size_t> sizes = {64, 1400, 16384, 65000, 131072};
+  double rate_mps = 0;      // messages per second; 0: unlimited
+  double duration_s = 2.0;  // per point
+  int socket_buffer = 4 * 1024 * 1024;
+};
+
+struct RateOptions {
+  std::vector<size_t> sizes = {1400};
+  double threshold_pct = 0.1;
+  double trial_s = 1.0;
+  int max_trials = 10;
+  double precision = 0.03;  // stop when the bracket is this fraction of its top
+  int socket_buffer = 4 * 1024 * 1024;
+};
+
+Result<std::vector<RunRecord>> run_stream(const StreamOptions& options, Progress& progress);
+Result<std::vector<RunRecord>> run_rate(const RateOptions& options, Progress& progress);
+
+}  // namespace chat::bench
