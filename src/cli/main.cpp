@@ -1,6 +1,7 @@
 // chat: one program to chat over TCP or UDP and to measure how they differ.
 #include <CLI/CLI.hpp>
 
+#include "bench/bench_cli.h"
 #include "src/cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   chat::cli::register_server(app, exit_code);
   chat::cli::register_client(app, exit_code);
+  chat::bench::register_commands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

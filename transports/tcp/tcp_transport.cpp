@@ -275,6 +275,9 @@ void TcpTransport::on_socket_error(TcpConnection& c, int err) {
   std::string why = err == ECONNRESET ? std::string("connection reset by peer")
                                       : fmt::format("socket error: {}", net::errno_text(err));
   if (config_.side == Side::kClient && err == ECONNRESET) why = "server reset the connection";
+  // A peer that vanishes halfway through a frame is the case worth naming in the log.
+  if (c.framed() && c.input().readable_bytes() > 0)
+    why += fmt::format(" mid-frame ({} bytes buffered)", c.input().readable_bytes());
   if (c.up() || c.announce_down()) spdlog::warn("tcp: {}: {}", c.address(), why);
   announce_down(c, DownReason::kError, std::move(why));
   finish(c);
