@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "bench/cli_util.h"
+#include "bench/fanout.h"
 #include "bench/scenarios.h"
 #include "bench/sink.h"
 #include "bench/stream.h"
@@ -55,6 +56,31 @@ void register_rate(CLI::App* bench, int& exit_code) {
   });
 }
 
+void register_fanout(CLI::App* bench, int& exit_code) {
+  auto o = std::make_shared<FanoutOptions>();
+  auto c = std::make_shared<CommonOptions>();
+  auto clients = std::make_shared<std::string>("10,100,1000");
+  CLI::App* app = bench->add_subcommand("fanout", "N clients in a hub, M messages each");
+  add_common(app, *c);
+  app->add_option("-c,--clients", *clients, "comma list of client counts")->capture_default_str();
+  app->add_option("-m,--messages", o->messages, "messages per client")->capture_default_str();
+  app->add_option("-s,--size", o->size, "message size (bytes, at least 34)")->capture_default_str();
+  app->add_flag("--text", o->text, "plain-text line clients (TCP), as nc would be");
+  app->add_option("--target", o->target,
+                  "HOST:PORT of a running line-based hub, e.g. ncat --chat (loopback only)");
+  app->add_option("--hub-name", o->tool, "what the target hub is, for the results")
+      ->capture_default_str();
+  app->add_option("--round-timeout", o->round_timeout_s, "seconds before a round is given up")
+      ->capture_default_str();
+  app->callback([o, c, clients, app, &exit_code] {
+    o->transports = split_list(c->transports);
+    o->clients = parse_size_list(*clients);
+    if (!o->target.empty() && !o->text && o->tool == "chat") o->tool = "target";
+    Progress progress;
+    exit_code = finish_command(app, "fanout", c->out, run_fanout(*o, progress));
+  });
+}
+
 void register_sink(CLI::App* bench, int& exit_code) {
   auto o = std::make_shared<SinkOptions>();
   CLI::App* app = bench->add_subcommand(
@@ -74,6 +100,7 @@ void register_sink(CLI::App* bench, int& exit_code) {
 void register_scenarios(CLI::App* bench, int& exit_code) {
   register_stream(bench, exit_code);
   register_rate(bench, exit_code);
+  register_fanout(bench, exit_code);
   register_sink(bench, exit_code);
 }
 

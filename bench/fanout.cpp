@@ -1,0 +1,302 @@
+#include "bench/fanout.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+
+#include "bench/bench_client.h"
+#include "bench/text_link.h"
+#include "src/util/clock.h"
+
+namespace chat::bench {
+namespace {
+
+constexpr size_t kConnectBatch = 64;  // joins in flight at once: a listen backlog is 128
+
+// One client of the hub: a framed link through the Transport seam, or a plain-text line link.
+struct Member {
+  std::unique_ptr<BenchClient> framed;
+  std::unique_ptr<TextLink> text;
+  bool started = false;
+
+  bool up() const { return framed ? framed->up() : text->up(); }
+  bool down() const { return framed ? framed->down() : text->down(); }
+  std::string error() const { return framed ? framed->down_reason() : text->error(); }
+  void send(const std::string& payload) {
+    if (framed)
+      (void)framed->send(Message::chat(payload));
+    else
+      text->send_line(payload);
+  }
+};
+
+struct FanoutPoint {
+  uint64_t expected = 0;
+  uint64_t seen = 0;
+  uint64_t duplicates = 0;
+  uint64_t out_of_order = 0;
+  uint64_t foreign = 0;  // relayed lines that were not ours (notices, announcements)
+  uint64_t rounds_timed_out = 0;
+  double elapsed_s = 0;
+  double connect_s = 0;
+  Histogram latency;
+  std::string error;
+};
+
+FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, const HostPort& hub,
+                        size_t n, Progress& progress) {
+  FanoutPoint out;
+  net::EventLoop loop;
+  const size_t m = o.messages;
+  const size_t size = std::max(o.size, kTextHeader);
+  std::vector<Member> members(n);
+  net::SocketAddress hub_address;
+  if (o.text) {
+    auto addrs = net::resolve(hub.host, hub.port, SOCK_STREAM, false);
+    if (!addrs || addrs->empty()) {
+      out.error = addrs ? "no address for the hub" : addrs.error().message;
+      return out;
+    }
+    hub_address = addrs->front();
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (o.text) {
+      members[i].text = std::make_unique<TextLink>(loop);
+    } else {
+      LinkOptions link;
+      link.transport = transport;
+      link.host = hub.host;
+      link.port = hub.port;
+      link.name = fmt::format("b{}", i);
+      members[i].framed = std::make_unique<BenchClient>(loop, link);
+    }
+  }
+
+  // Accounting state, all indexed by receiver * n + sender.
+  std::vector<uint64_t> seen_bits((n * n * m + 63) / 64, 0);
+  std::vector<int64_t> last_seq(n * n, -1);
+  std::vector<uint64_t> round_seen(m, 0);
+  std::vector<uint64_t> round_sent_at(m, 0);
+  std::vector<bool> round_closed(m, false);
+  const uint64_t per_round = static_cast<uint64_t>(n) * (n - 1);
+  out.expected = per_round * m;
+  const size_t window =
+      std::clamp<size_t>(o.max_inflight_deliveries / std::max<uint64_t>(per_round, 1), 1, 8);
+  size_t next_round = 0;
+  size_t oldest_open = 0;
+  uint64_t first_send = 0;
+  uint64_t last_delivery = 0;
+  uint64_t last_activity = now_ns();
+  bool measuring = false;
+  bool finished = false;
+
+  auto stop = [&] {
+    finished = true;
+    loop.stop();
+  };
+  auto send_round = [&] {
+    const size_t r = next_round++;
+    const uint64_t t = now_ns();
+    if (first_send == 0) first_send = t;
+    round_sent_at[r] = t;
+    for (size_t i = 0; i < n; ++i)
+      members[i].send(
+          make_text_payload(static_cast<uint32_t>(i), static_cast<uint32_t>(r), now_ns(), size));
+  };
+  // Closes finished (or given-up) rounds in order and starts new ones up to the window.
+  auto advance = [&] {
+    while (oldest_open < next_round && round_closed[oldest_open]) ++oldest_open;
+    while (next_round < m && next_round - oldest_open < window) send_round();
+    if (oldest_open == m) stop();
+  };
+  auto on_delivery = [&](size_t receiver, std::string_view line) {
+    last_activity = now_ns();
+    auto p = parse_text_payload(line);
+    if (!measuring || !p || p->sender >= n || p->seq >= m || p->sender == receiver) {
+      ++out.foreign;
+      return;
+    }
+    const uint64_t now = now_ns();
+    const size_t link = receiver * n + p->sender;
+    const uint64_t bit = static_cast<uint64_t>(link) * m + p->seq;
+    if (seen_bits[bit >> 6] >> (bit & 63) & 1) {
+      ++out.duplicates;
+      return;
+    }
+    seen_bits[bit >> 6] |= uint64_t{1} << (bit & 63);
+    ++out.seen;
+    last_delivery = now;
+    out.latency.record(now > p->ns ? now - p->ns : 0);
+    if (static_cast<int64_t>(p->seq) != last_seq[link] + 1) ++out.out_of_order;
+    last_seq[link] = std::max<int64_t>(last_seq[link], p->seq);
+    if (++round_seen[p->seq] == per_round && !round_closed[p->seq]) {
+      round_closed[p->seq] = true;
+      advance();
+    }
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (members[i].framed)
+      members[i].framed->on_message = [&, i](Message&& msg) { on_delivery(i, msg.text); };
+    else
+      members[i].text->on_line = [&, i](std::string&& line) { on_delivery(i, line); };
+  }
+
+  // Phase 1: join in batches so the hub's accept backlog never overflows.
+  const uint64_t t0 = now_ns();
+  size_t started = 0;
+  auto start_more = [&] {
+    size_t pending = 0;
+    for (size_t i = 0; i < started; ++i)
+      if (!members[i].up() && !members[i].down()) ++pending;
+    while (started < n && pending < kConnectBatch) {
+      Member& mb = members[started++];
+      Result<void> r = mb.framed ? mb.framed->start() : mb.text->start(hub_address);
+      if (!r) {
+        out.error = fmt::format("client {}: {}", started - 1, r.error().message);
+        stop();
+        return;
+      }
+      ++pending;
+    }
+  };
+  const auto join_timer = loop.run_every(std::chrono::milliseconds(2), [&] {
+    size_t up = 0;
+    for (size_t i = 0; i < started; ++i) {
+      if (members[i].down()) {
+        out.error = fmt::format("client {} could not join: {}", i, members[i].error());
+        stop();
+        return;
+      }
+      up += members[i].up();
+    }
+    progress.show(fmt::format("fanout {} {} clients: {} joined", transport, n, up));
+    if (up == n) {
+      loop.stop();
+      return;
+    }
+    if (now_ns() - t0 > 60'000'000'000ull) {
+      out.error = fmt::format("only {} of {} clients joined within 60 s", up, n);
+      stop();
+      return;
+    }
+    start_more();
+  });
+  start_more();
+  if (!finished) loop.run();
+  loop.cancel(join_timer);
+  out.connect_s = static_cast<double>(now_ns() - t0) / 1e9;
+  if (finished) return out;
+
+  // Phase 2: let the join notices (n² of them) drain before measuring.
+  const auto settle = loop.run_every(std::chrono::milliseconds(20), [&] {
+    if (now_ns() - last_activity > 300'000'000ull) loop.stop();
+  });
+  const auto settle_cap = loop.run_after(std::chrono::seconds(20), [&] { loop.stop(); });
+  loop.run();
+  loop.cancel(settle);
+  loop.cancel(settle_cap);
+  out.foreign = 0;
+
+  // Phase 3: the rounds.
+  measuring = true;
+  const uint64_t round_timeout = static_cast<uint64_t>(o.round_timeout_s * 1e9);
+  const uint64_t cap = static_cast<uint64_t>(o.max_seconds * 1e9);
+  const auto watchdog = loop.run_every(std::chrono::milliseconds(20), [&] {
+    const uint64_t now = now_ns();
+    if (progress.enabled())
+      progress.show(fmt::format("fanout {} {} clients: round {}/{}, {} of {} delivered", transport,
+                                n, next_round, m, out.seen, out.expected));
+    if (now - first_send > cap) {
+      out.error = fmt::format("stopped after {} s", o.max_seconds);
+      stop();
+      return;
+    }
+    // A round whose last deliveries are overdue (UDP loss, a dropped queue) is given up on.
+    if (oldest_open < next_round && now - round_sent_at[oldest_open] > round_timeout &&
+        now - last_activity > round_timeout / 4) {
+      round_closed[oldest_open] = true;
+      ++out.rounds_timed_out;
+      advance();
+    }
+  });
+  advance();
+  if (!finished) loop.run();
+  loop.cancel(watchdog);
+  out.elapsed_s =
+      last_delivery > first_send ? static_cast<double>(last_delivery - first_send) / 1e9 : 0.0;
+  for (auto& mb : members) {
+    if (mb.framed) {
+      mb.framed->on_message = nullptr;
+      mb.framed->on_down = nullptr;
+    }
+  }
+  // Leave without waiting for each goodbye: the hub process is stopped next anyway.
+  for (auto& mb : members)
+    if (mb.text) mb.text->close();
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& progress) {
+  std::vector<RunRecord> runs;
+  ScratchDir scratch;
+  const uint64_t fd_limit = raise_fd_limit();
+  std::vector<std::string> transports = o.text ? std::vector<std::string>{"tcp"} : o.transports;
+  for (const auto& transport : transports) {
+    for (size_t n : o.clients) {
+      RunRecord r;
+      r.scenario = "fanout";
+      r.tool = o.tool;
+      r.transport = transport;
+      r.params = Json{{"clients", n},
+                      {"messages", o.messages},
+                      {"size", std::max(o.size, kTextHeader)},
+                      {"text", o.text},
+                      {"hub", o.target.empty() ? "chat server --mode hub" : o.target}};
+      if (n < 2) continue;
+      if (n + 64 > fd_limit) {
+        r.note = fmt::format("needs {} file descriptors, the limit is {}", n + 64, fd_limit);
+        r.metrics = Json{{"skipped", true}};
+        runs.push_back(std::move(r));
+        continue;
+      }
+      HostPort hub{"127.0.0.1", 0};
+      ListeningChild server;
+      if (!o.target.empty()) {
+        auto hp = parse_host_port(o.target);
+        if (!hp) return hp.error();
+        if (!is_loopback_host(hp->host))
+          return make_error("fanout: only loopback hubs are measured (127.0.0.0/8, ::1)");
+        hub = *hp;
+      } else {
+        auto started = start_chat_server(scratch, "hub", transport);
+        if (!started) return started.error();
+        server = std::move(*started);
+        hub.port = server.port;
+      }
+      progress.show(fmt::format("fanout {} {} clients ...", transport, n));
+      auto p = fanout_once(o, transport, hub, n, progress);
+      if (server.process.pid() > 0) server.process.stop();
+      r.metrics = Json{{"expected", p.expected},
+                       {"seen", p.seen},
+                       {"lost", p.expected - std::min(p.expected, p.seen)},
+                       {"duplicates", p.duplicates},
+                       {"out_of_order", p.out_of_order},
+                       {"rounds_timed_out", p.rounds_timed_out},
+                       {"elapsed_s", p.elapsed_s},
+                       {"connect_s", p.connect_s},
+                       {"deliveries_per_s", p.elapsed_s > 0 ? p.seen / p.elapsed_s : 0.0}};
+      const Json latency = latency_json(p.latency);  // named: items() of a temporary dangles
+      for (const auto& [k, v] : latency.items()) r.metrics[k] = v;
+      r.note = p.error;
+      runs.push_back(std::move(r));
+    }
+  }
+  progress.clear();
+  return runs;
+}
+
+}  // namespace chat::bench

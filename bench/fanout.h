@@ -1,0 +1,35 @@
+#pragma once
+// `chat bench fanout`: N clients in one hub, every client sends M messages, the hub relays each to
+// the N-1 others. All clients live in this process on one event loop (the hub is a separate
+// `chat server --mode hub` process, or any line-based hub with --target/--text).
+//
+// Load is sent in rounds: in round r every client sends its r-th message. A new round starts when
+// an earlier one is fully delivered (or timed out), with a few rounds in flight at most, so the hub
+// is kept busy without queues growing past their high-water marks. Every delivery is accounted
+// for: expected = N·(N-1)·M; seen, duplicates and (per sender) out-of-order arrivals are counted
+// from a bitmap of (receiver, sender, seq). Latency per delivery is receive time minus the send
+// timestamp in the payload (one clock: loopback only).
+#include <string>
+#include <vector>
+
+#include "bench/common.h"
+#include "bench/results.h"
+
+namespace chat::bench {
+
+struct FanoutOptions {
+  std::vector<std::string> transports = {"tcp", "udp"};
+  std::vector<size_t> clients = {10, 100, 1000};
+  size_t messages = 10;          // per client
+  size_t size = 64;              // message text bytes (at least the 34-byte header)
+  bool text = false;             // plain-text line clients instead of framed ones (TCP only)
+  std::string target;            // HOST:PORT of a running hub; empty: start ours
+  std::string tool = "chat";     // what the hub is, for the results ("ncat" for ncat --chat)
+  double round_timeout_s = 2.0;  // give up on a round's missing deliveries after this
+  double max_seconds = 120;      // hard cap per point
+  size_t max_inflight_deliveries = 200'000;
+};
+
+Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& options, Progress& progress);
+
+}  // namespace chat::bench
