@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "src/net/socket.h"
 #include "src/wire/frame.h"
 #include "src/wire/frame_codec.h"
 #include "tests/support/child_process.h"
@@ -35,7 +36,8 @@ bool wait_for_all(ChildProcess& p, std::vector<std::string> needles) {
   while (!needles.empty()) {
     auto line = p.read_line(5000ms);
     if (!line) return false;
-    std::erase_if(needles, [&](const std::string& n) { return line->find(n) != std::string::npos; });
+    std::erase_if(needles,
+                  [&](const std::string& n) { return line->find(n) != std::string::npos; });
   }
   return true;
 }
@@ -180,6 +182,28 @@ TEST_P(ChatOver, ClientLeavesCleanlyOnSigint) {
   bob->signal(SIGINT);
   EXPECT_EQ(bob->wait_exit(5000ms), 0);
   EXPECT_TRUE(alice->wait_for_line("bob left"));
+}
+
+TEST(Client, GivesUpOnASilentUdpHubWithinItsTimeout) {
+  // A bound socket that never answers: the JOIN goes nowhere, yet no ICMP error comes back.
+  auto silent = net::bind_udp("127.0.0.1", 0);
+  ASSERT_TRUE(silent.ok());
+  const uint16_t port = net::local_address(silent->get()).port();
+  auto c = client("udp", port, "alice", {"--timeout", "700"});
+  c->close_stdin();
+  EXPECT_EQ(c->wait_exit(5000ms), 1);
+  auto err = c->wait_for_err_line("chat:", 1000ms);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("timed out"), std::string::npos) << *err;
+}
+
+TEST(Client, NamesAnUnknownHost) {
+  auto c = std::make_unique<ChildProcess>(std::vector<std::string>{
+      kChat, "client", "--host", "no-such-host.invalid", "--port", "10000"});
+  c->close_stdin();
+  EXPECT_NE(c->wait_exit(10000ms).value_or(0), 0);
+  auto err = c->wait_for_err_line("no-such-host.invalid", 1000ms);
+  EXPECT_TRUE(err);
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ChatOver, ::testing::Values("tcp", "udp"),
