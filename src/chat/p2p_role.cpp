@@ -35,11 +35,10 @@ void P2pRole::on_message(PeerId peer, Message&& message) {
 void P2pRole::on_peer_down(PeerId peer, DownReason reason, const std::string& why) {
   if (peer != peer_) return;
   peer_ = kNoPeer;
-  console_.print(fmt::format("*** {} {} ({})", name_,
-                             reason == DownReason::kLeft || reason == DownReason::kClosed
-                                 ? "left"
-                                 : down_reason_name(reason),
-                             wire::sanitize_for_terminal(why)));
+  const bool orderly = reason == DownReason::kLeft || reason == DownReason::kClosed;
+  console_.print(orderly ? fmt::format("*** {} left", name_)
+                         : fmt::format("*** {} {} ({})", name_, down_reason_name(reason),
+                                       wire::sanitize_for_terminal(why)));
 }
 
 }  // namespace chat
