@@ -197,8 +197,10 @@ std::string summary_table(const ResultsDocument& doc) {
       {"rate", {"best_rate_mps", "goodput_mbps", "loss_pct"}},
       {"rate_trial", {"offered_mps", "recv_mbps", "loss_pct"}},
       {"fanout", {"deliveries_per_s", "p50_us", "p99_us", "seen", "expected"}},
+      {"ratio", {"chat", "anchor", "ratio", "met"}},
   };
-  static const std::vector<std::string> kKeyParams = {"size", "rate_mps", "clients", "messages"};
+  static const std::vector<std::string> kKeyParams = {"size", "rate_mps", "clients", "messages",
+                                                      "metric"};
   std::ostringstream out;
   out << fmt::format("{:<10} {:<8} {:<4} {:<22} {}\n", "scenario", "tool", "wire", "params",
                      "results");

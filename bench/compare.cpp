@@ -1,0 +1,267 @@
+#include "bench/compare.h"
+
+#include <fmt/format.h>
+
+#include <regex>
+#include <thread>
+
+#include "bench/fanout.h"
+#include "bench/rtt.h"
+#include "bench/stream.h"
+
+namespace chat::bench {
+namespace {
+
+RunRecord missing(const std::string& scenario, const std::string& tool,
+                  const std::string& transport, const std::string& why) {
+  fmt::print(stderr, "chat bench compare: {} — skipping that anchor\n", why);
+  RunRecord r;
+  r.scenario = scenario;
+  r.tool = tool;
+  r.transport = transport;
+  r.note = why;
+  return r;
+}
+
+// sockperf prints one-way latency (round trip / 2); we report round trips.
+RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size_t size,
+                       double duration_s) {
+  if (!program_in_path("sockperf"))
+    return missing("rtt", "sockperf", transport, "sockperf is not installed");
+  const uint16_t port = free_loopback_port(transport == "udp");
+  std::vector<std::string> server = {"sockperf",  "server", "-i",
+                                     "127.0.0.1", "-p",     std::to_string(port)};
+  std::vector<std::string> client = {
+      "sockperf", "ping-pong",
+      "-i",       "127.0.0.1",
+      "-p",       std::to_string(port),
+      "-m",       std::to_string(size),
+      "-t",       fmt::format("{}", std::max(1, static_cast<int>(duration_s)))};
+  if (transport == "tcp") {
+    server.push_back("--tcp");
+    client.push_back("--tcp");
+  }
+  const auto slog = dir / fmt::format("sockperf-server-{}.log", transport);
+  RunRecord r;
+  r.scenario = "rtt";
+  r.tool = "sockperf";
+  r.transport = transport;
+  r.params = Json{{"size", size}, {"duration_s", duration_s}};
+  auto srv = Subprocess::spawn(server, slog, slog);
+  if (!srv) return missing("rtt", "sockperf", transport, srv.error().message);
+  // sockperf says it is ready when its receive loop starts ("... to block on socket(s)").
+  if (!wait_for_line_in_file(slog, "block on", std::chrono::seconds(5), &*srv)) {
+    r.note = "sockperf server did not start: " + read_file(slog).substr(0, 300);
+    return r;
+  }
+  const auto clog = dir / fmt::format("sockperf-client-{}.log", transport);
+  auto c = Subprocess::spawn(client, clog, clog);
+  if (!c) return missing("rtt", "sockperf", transport, c.error().message);
+  c->wait(std::chrono::seconds(static_cast<int>(duration_s) + 20));
+  srv->stop();
+  const std::string text = read_file(clog);
+  auto grab = [&](const std::string& pattern) -> std::optional<double> {
+    std::smatch m;
+    if (std::regex_search(text, m, std::regex(pattern))) return std::stod(m[1]);
+    return std::nullopt;
+  };
+  const auto p50 = grab(R"(percentile 50\.000 =\s+([0-9.]+))");
+  if (!p50) {
+    r.note = "could not read sockperf's output";
+    return r;
+  }
+  auto rt = [&](const std::string& pattern) {
+    auto v = grab(pattern);
+    return v ? Json(*v * 2) : Json();
+  };
+  r.metrics = Json{{"p50_us", *p50 * 2},
+                   {"p90_us", rt(R"(percentile 90\.000 =\s+([0-9.]+))")},
+                   {"p99_us", rt(R"(percentile 99\.000 =\s+([0-9.]+))")},
+                   {"p999_us", rt(R"(percentile 99\.900 =\s+([0-9.]+))")},
+                   {"max_us", rt(R"(<MAX> observation =\s+([0-9.]+))")},
+                   {"mean_us", rt(R"(avg-latency=([0-9.]+))")},
+                   {"samples", grab(R"(ReceivedMessages=([0-9]+))").value_or(0)}};
+  return r;
+}
+
+RunRecord iperf3_stream(const ScratchDir& dir, const std::string& transport, size_t size,
+                        double duration_s) {
+  if (!program_in_path("iperf3"))
+    return missing("stream", "iperf3", transport, "iperf3 is not installed");
+  const uint16_t port = free_loopback_port(false);
+  const auto slog = dir / fmt::format("iperf3-server-{}.log", transport);
+  auto srv = Subprocess::spawn(
+      {"iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", std::to_string(port)}, slog, slog);
+  if (!srv) return missing("stream", "iperf3", transport, srv.error().message);
+  if (!wait_for_line_in_file(slog, "Server listening", std::chrono::seconds(5), &*srv))
+    return missing("stream", "iperf3", transport, "iperf3 -s did not start: " + read_file(slog));
+  std::vector<std::string> client = {"iperf3",
+                                     "-c",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port),
+                                     "-J",
+                                     "-t",
+                                     fmt::format("{}", std::max(1, static_cast<int>(duration_s))),
+                                     "-l",
+                                     std::to_string(size)};
+  if (transport == "udp") {
+    client.insert(client.end(), {"-u", "-b", "0"});
+  }
+  const auto out = dir / fmt::format("iperf3-{}.json", transport);
+  auto c = Subprocess::spawn(client, out, dir / "iperf3-client.err");
+  if (!c) return missing("stream", "iperf3", transport, c.error().message);
+  c->wait(std::chrono::seconds(static_cast<int>(duration_s) + 20));
+  srv->stop();
+  RunRecord r;
+  r.scenario = "stream";
+  r.tool = "iperf3";
+  r.transport = transport;
+  r.params = Json{{"size", size}, {"rate_mps", 0}, {"duration_s", duration_s}};
+  try {
+    const auto j = Json::parse(read_file(out));
+    const auto& end = j.at("end");
+    const auto& rx = end.at("sum_received");
+    const auto& tx = end.at("sum_sent");
+    r.metrics = Json{{"send_mbps", tx.at("bits_per_second").get<double>() / 1e6},
+                     {"recv_mbps", rx.at("bits_per_second").get<double>() / 1e6}};
+    if (transport == "udp") {
+      r.metrics["loss_pct"] = rx.value("lost_percent", 0.0);
+      r.metrics["jitter_us"] = rx.value("jitter_ms", 0.0) * 1000;
+      r.metrics["recv_msgs"] = rx.value("packets", 0) - rx.value("lost_packets", 0);
+    } else {
+      r.metrics["retransmits"] = tx.value("retransmits", 0);
+    }
+  } catch (const std::exception& e) {
+    r.note = std::string("could not read iperf3's JSON: ") + e.what();
+  }
+  return r;
+}
+
+RunRecord ratio(const std::string& what, const std::string& transport, const RunRecord& ours,
+                const RunRecord& anchor, const std::string& key, double target,
+                bool lower_is_better) {
+  RunRecord r;
+  r.scenario = "ratio";
+  r.tool = anchor.tool;
+  r.transport = transport;
+  r.params = Json{{"what", what},
+                  {"metric", key},
+                  {"target", fmt::format("{} {}", lower_is_better ? "≤" : "≥", target)}};
+  const double a = anchor.metrics.value(key, 0.0);
+  const double c = ours.metrics.value(key, 0.0);
+  if (a <= 0 || c <= 0) {
+    r.note = anchor.note.empty() ? (ours.note.empty() ? "no measurement" : ours.note) : anchor.note;
+    r.metrics = Json{{"chat", c}, {"anchor", a}};
+    return r;
+  }
+  const double q = c / a;
+  r.metrics = Json{{"chat", c},
+                   {"anchor", a},
+                   {"ratio", q},
+                   {"met", lower_is_better ? q <= target : q >= target}};
+  return r;
+}
+
+}  // namespace
+
+Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& progress) {
+  std::vector<RunRecord> runs, ratios;
+  ScratchDir scratch;
+  auto add = [&](std::vector<RunRecord> rs) {
+    runs.insert(runs.end(), rs.begin(), rs.end());
+    return rs;
+  };
+
+  for (const std::string transport : {"tcp", "udp"}) {
+    RttOptions ro;
+    ro.transports = {transport};
+    ro.sizes = {64};
+    ro.duration_s = o.duration_s;
+    auto ours = run_rtt(ro, progress);
+    if (!ours) return ours.error();
+    add(*ours);
+    progress.show(fmt::format("compare: sockperf {} ...", transport));
+    RunRecord anchor = sockperf_rtt(scratch, transport, 64, o.duration_s);
+    runs.push_back(anchor);
+    ratios.push_back(ratio("rtt p50 at 64 B (lower is better)", transport, ours->front(), anchor,
+                           "p50_us", 1.05, true));
+    ratios.push_back(ratio("rtt p99 at 64 B (lower is better)", transport, ours->front(), anchor,
+                           "p99_us", 1.05, true));
+  }
+
+  {
+    StreamOptions so;
+    so.transports = {"tcp"};
+    so.sizes = {131072};
+    so.duration_s = o.duration_s;
+    auto ours = run_stream(so, progress);
+    if (!ours) return ours.error();
+    add(*ours);
+    progress.show("compare: iperf3 tcp ...");
+    RunRecord anchor = iperf3_stream(scratch, "tcp", 131072, o.duration_s);
+    runs.push_back(anchor);
+    ratios.push_back(ratio("TCP stream goodput at 128 KiB", "tcp", ours->front(), anchor,
+                           "recv_mbps", 0.9, false));
+  }
+  {
+    StreamOptions so;
+    so.transports = {"udp"};
+    so.sizes = {1400};
+    so.duration_s = o.duration_s;
+    auto ours = run_stream(so, progress);
+    if (!ours) return ours.error();
+    add(*ours);
+    progress.show("compare: iperf3 udp ...");
+    RunRecord anchor = iperf3_stream(scratch, "udp", 1400, o.duration_s);
+    runs.push_back(anchor);
+    RunRecord q = ratio("UDP delivered goodput at 1,400 B", "udp", ours->front(), anchor,
+                        "recv_mbps", 1.5, false);
+    const double our_loss = ours->front().metrics.value("loss_pct", 100.0);
+    const double their_loss = anchor.metrics.value("loss_pct", 100.0);
+    q.metrics["chat_loss_pct"] = our_loss;
+    q.metrics["anchor_loss_pct"] = their_loss;
+    if (q.metrics.contains("met"))
+      q.metrics["met"] = q.metrics["met"].get<bool>() && our_loss < their_loss;
+    q.note = fmt::format("loss: chat {:.3f} %, iperf3 {:.3f} %", our_loss, their_loss);
+    ratios.push_back(q);
+  }
+
+  {
+    FanoutOptions fo;
+    fo.clients = {o.fanout_clients};
+    fo.messages = o.fanout_messages;
+    fo.text = true;
+    auto ours = run_fanout(fo, progress);
+    if (!ours) return ours.error();
+    add(*ours);
+    RunRecord anchor;
+    if (!program_in_path("ncat")) {
+      anchor = missing("fanout", "ncat", "tcp", "ncat is not installed");
+    } else {
+      const uint16_t port = free_loopback_port(false);
+      auto hub = start_listening(
+          {"ncat", "-v", "--chat", "-m", "4000", "-l", "127.0.0.1", std::to_string(port)},
+          scratch / "ncat.log", "Listening on", std::chrono::seconds(5));
+      if (!hub) {
+        anchor = missing("fanout", "ncat", "tcp", hub.error().message);
+      } else {
+        fo.target = fmt::format("127.0.0.1:{}", port);
+        fo.tool = "ncat";
+        progress.show("compare: ncat --chat ...");
+        auto theirs = run_fanout(fo, progress);
+        hub->process.stop();
+        if (!theirs) return theirs.error();
+        anchor = theirs->front();
+      }
+    }
+    runs.push_back(anchor);
+    ratios.push_back(ratio(fmt::format("hub deliveries/s at {} text clients", o.fanout_clients),
+                           "tcp", ours->front(), anchor, "deliveries_per_s", 2.0, false));
+  }
+  progress.clear();
+  runs.insert(runs.end(), ratios.begin(), ratios.end());
+  return runs;
+}
+
+}  // namespace chat::bench
