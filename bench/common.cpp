@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdio>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -81,6 +82,21 @@ uint16_t free_loopback_port(bool udp) {
   socklen_t len = sizeof a;
   ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
   return ntohs(a.sin_port);
+}
+
+bool wait_for_tcp_port(uint16_t port, std::chrono::milliseconds timeout, Subprocess* child) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    net::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (child && !child->running()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 uint64_t raise_fd_limit() {

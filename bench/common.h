@@ -57,6 +57,10 @@ Result<ListeningChild> start_chat_server(const ScratchDir& dir, const std::strin
 // A loopback port free at the moment of asking (for anchors that cannot take port 0).
 uint16_t free_loopback_port(bool udp);
 
+// Waits until something accepts TCP connections on 127.0.0.1:port (bounded; false if `child`
+// exits first). One probe connection is made and closed.
+bool wait_for_tcp_port(uint16_t port, std::chrono::milliseconds timeout, Subprocess* child);
+
 // Raises the soft RLIMIT_NOFILE to the hard limit (1,000 hub clients need 1,000+ fds); returns
 // the soft limit now in force.
 uint64_t raise_fd_limit();

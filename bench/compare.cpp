@@ -90,10 +90,11 @@ RunRecord iperf3_stream(const ScratchDir& dir, const std::string& transport, siz
     return missing("stream", "iperf3", transport, "iperf3 is not installed");
   const uint16_t port = free_loopback_port(false);
   const auto slog = dir / fmt::format("iperf3-server-{}.log", transport);
-  auto srv = Subprocess::spawn(
-      {"iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", std::to_string(port)}, slog, slog);
+  auto srv = Subprocess::spawn({"iperf3", "-s", "-B", "127.0.0.1", "-p", std::to_string(port)},
+                               slog, slog);
   if (!srv) return missing("stream", "iperf3", transport, srv.error().message);
-  if (!wait_for_line_in_file(slog, "Server listening", std::chrono::seconds(5), &*srv))
+  // iperf3 block-buffers its banner when writing to a file, so wait for the port instead.
+  if (!wait_for_tcp_port(port, std::chrono::seconds(5), &*srv))
     return missing("stream", "iperf3", transport, "iperf3 -s did not start: " + read_file(slog));
   std::vector<std::string> client = {"iperf3",
                                      "-c",

@@ -13,7 +13,7 @@
 namespace chat::bench {
 namespace {
 
-constexpr size_t kConnectBatch = 64;  // joins in flight at once: a listen backlog is 128
+constexpr size_t kConnectBatch = 16;  // joins in flight at once: a listen backlog is 128
 
 // One client of the hub: a framed link through the Transport seam, or a plain-text line link.
 struct Member {

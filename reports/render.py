@@ -73,8 +73,9 @@ def plot_rtt(docs, out_dir):
         no_data(ax, "rtt")
     for tool in sorted({r["tool"] for r in runs}):
         for wire in ("tcp", "udp"):
-            pts = sorted((r["params"]["size"], r["metrics"]) for r in runs
-                         if r["tool"] == tool and r["transport"] == wire and "size" in r["params"])
+            pts = sorted(((r["params"]["size"], r["metrics"]) for r in runs
+                          if r["tool"] == tool and r["transport"] == wire and "size" in r["params"]),
+                         key=lambda p: p[0])
             if not pts:
                 continue
             sizes = [p[0] for p in pts]
@@ -161,9 +162,9 @@ def plot_fanout(docs, out_dir):
         no_data(ax, "fanout")
     series = sorted({(r["tool"], r["transport"], bool(r["params"].get("text"))) for r in runs})
     for tool, wire, text in series:
-        pts = sorted((r["params"]["clients"], r["metrics"]["deliveries_per_s"]) for r in runs
+        pts = sorted(((r["params"]["clients"], r["metrics"]["deliveries_per_s"]) for r in runs
                      if (r["tool"], r["transport"], bool(r["params"].get("text"))) ==
-                     (tool, wire, text))
+                     (tool, wire, text)), key=lambda p: p[0])
         label = f"{tool} hub, {wire}" + (" text clients" if text else "")
         style = "-o" if tool == "chat" and not text else "--D"
         ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=label,

@@ -1,0 +1,57 @@
+// End to end: the real `chat bench rtt --count 200` per transport (it starts its own echo server
+// process) writes a valid results document; `chat report` renders it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "bench/results.h"
+#include "tests/support/child_process.h"
+
+namespace chat::bench {
+namespace {
+
+using chat::testing::ChildProcess;
+using namespace std::chrono_literals;
+
+class BenchE2e : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BenchE2e, RttCount200WritesAValidDocument) {
+  const std::string transport = GetParam();
+  const auto dir = std::filesystem::temp_directory_path() / ("chat_bench_e2e_" + transport);
+  std::filesystem::remove_all(dir);
+  ChildProcess bench({CHAT_BINARY, "bench", "rtt", "--count", "200", "--warmup", "20", "-t",
+                      transport, "-s", "64,1024", "-o", dir.string()});
+  const auto code = bench.wait_exit(60s);
+  ASSERT_TRUE(code.has_value()) << "bench rtt did not finish within 60 s";
+  EXPECT_EQ(*code, 0);
+  auto doc = load_document(dir / "results.json");
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  EXPECT_EQ(doc->schema_version, kSchemaVersion);
+  EXPECT_FALSE(doc->machine.kernel.empty());
+  ASSERT_EQ(doc->runs.size(), 2u);
+  for (const auto& run : doc->runs) {
+    EXPECT_EQ(run.scenario, "rtt");
+    EXPECT_EQ(run.transport, transport);
+    EXPECT_TRUE(run.note.empty()) << run.note;
+    const uint64_t samples = run.metrics.value("samples", uint64_t{0});
+    const uint64_t lost = run.metrics.value("lost", uint64_t{0});
+    EXPECT_EQ(samples + lost, 200u);
+    EXPECT_GT(run.metrics.value("p50_us", 0.0), 0.0);
+    EXPECT_LE(run.metrics.value("p50_us", 0.0), run.metrics.value("p99_us", 0.0));
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "results.csv"));
+
+  ChildProcess report(
+      {CHAT_BINARY, "report", (dir / "results.json").string(), "-o", (dir / "report").string()});
+  const auto rc = report.wait_exit(120s);
+  ASSERT_TRUE(rc.has_value());
+  EXPECT_EQ(*rc, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir / "report" / "report.md"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "report" / "rtt_percentiles.png"));
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Wires, BenchE2e, ::testing::Values("tcp", "udp"));
+
+}  // namespace
+}  // namespace chat::bench
