@@ -72,8 +72,13 @@ void TcpTransport::accept_one(net::Fd fd, const net::SocketAddress& from) {
   open_link(c);
   // telnet and an idle nc wait to be spoken to: silence means a text peer.
   c->arm_timer(config_.sniff_timeout, [this, id] {
-    if (TcpConnection* quiet = find(id); quiet && quiet->state() == State::kSniffing)
-      admit_text(*quiet);
+    TcpConnection* quiet = find(id);
+    if (!quiet || quiet->state() != State::kSniffing) return;
+    // A busy loop may run this timer before it reads bytes that arrived in time (a framed
+    // client's JOIN among hundreds of others): only a socket with nothing waiting is silent.
+    char first = 0;
+    if (::recv(quiet->fd(), &first, 1, MSG_PEEK | MSG_DONTWAIT) > 0) return;
+    admit_text(*quiet);
   });
 }
 
