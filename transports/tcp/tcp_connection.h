@@ -36,6 +36,11 @@ class TcpConnection {
 
   PeerId id() const { return id_; }
   int fd() const { return fd_.get(); }
+
+  // Queues bytes without a system call; the transport flushes dirty links once per loop turn.
+  void append(std::string_view bytes) { output_.append(bytes); }
+  bool dirty() const { return dirty_; }
+  void set_dirty(bool dirty) { dirty_ = dirty; }
   const std::string& address() const { return info_.address; }
   PeerInfo& info() { return info_; }
   const PeerInfo& info() const { return info_; }
@@ -108,6 +113,7 @@ class TcpConnection {
   net::Buffer output_;
   wire::Frame frame_;  // decode target, reused so its payload keeps its capacity
   wire::LineSplitter splitter_;
+  bool dirty_ = false;
 };
 
 }  // namespace chat

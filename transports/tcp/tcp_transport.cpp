@@ -28,6 +28,10 @@ constexpr std::chrono::milliseconds kCloseLinger{1000};
 // only stamps each link's number.
 constexpr size_t kSeqOffset = 8;
 
+// Messages below this are gathered per link and flushed once per loop turn; larger ones are sent at
+// once, straight from the caller's bytes when nothing is queued, to save a copy.
+constexpr size_t kCoalesceBelow = 16 * 1024;
+
 void put_u32(std::string& bytes, size_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
 }
@@ -346,7 +350,13 @@ Result<void> TcpTransport::queue(TcpConnection& c, std::string_view bytes) {
     finish(c);
     return make_error(fmt::format("{}: {}; disconnected", c.info().name, why));
   }
-  if (const int err = c.write(bytes); err != 0) {
+  if (bytes.size() < kCoalesceBelow) {
+    // Small messages wait for the end of this loop turn and leave in one send per link: a hub
+    // relaying a burst of lines to fifty peers makes fifty system calls, not fifty per line, and
+    // a lone message goes out before the loop sleeps again, so latency does not grow.
+    c.append(bytes);
+    mark_dirty(c);
+  } else if (const int err = c.write(bytes); err != 0) {
     const std::string why = fmt::format("send failed: {}", net::errno_text(err));
     announce_down(c, DownReason::kError, why);
     finish(c);
@@ -354,6 +364,26 @@ Result<void> TcpTransport::queue(TcpConnection& c, std::string_view bytes) {
   }
   ++c.stats().messages_sent;
   return {};
+}
+
+void TcpTransport::mark_dirty(TcpConnection& c) {
+  if (!c.dirty()) {
+    c.set_dirty(true);
+    dirty_.push_back(c.id());
+  }
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  defer_guarded([this] {
+    flush_scheduled_ = false;
+    auto dirty = std::move(dirty_);
+    dirty_.clear();
+    for (const PeerId id : dirty) {
+      auto it = conns_.find(id);
+      if (it == conns_.end() || it->second->closed()) continue;
+      it->second->set_dirty(false);
+      on_writable(*it->second);
+    }
+  });
 }
 
 void TcpTransport::send_control(TcpConnection& c, wire::FrameType type, std::string_view payload,

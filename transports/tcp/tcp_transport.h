@@ -89,6 +89,7 @@ class TcpTransport final : public Transport {
   void maybe_finish_shutdown();
   void finish_shutdown();
   void defer_guarded(std::function<void()> fn);
+  void mark_dirty(TcpConnection& c);
 
   TcpConnection* find(PeerId id) const;
   TcpConnection* find_up(PeerId id) const;
@@ -131,6 +132,8 @@ class TcpTransport final : public Transport {
 
   // Deferred work checks this so nothing runs against a destroyed transport.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::vector<PeerId> dirty_;  // links with output appended this loop turn, flushed at its end
+  bool flush_scheduled_ = false;
 };
 
 }  // namespace chat
