@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The main job: set up, build, show a three-way chat over TCP and UDP on loopback, then measure TCP
-# against UDP (quick profile, with iperf3/sockperf/ncat beside us) and write reports/latest/.
-# Pass --full for the full profile.
+# against UDP (every scenario, with sockperf, iperf3 and ncat --chat beside us) and write the report
+# to reports/latest/. The quick profile takes about a minute; pass --full for the reference profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+profile=quick
+[ "${1:-}" = "--full" ] && profile=full
 scripts/setup.sh
 scripts/build.sh
 scripts/chat_demo.sh build/chat
+build/chat bench all --profile "$profile" -o reports/latest
+echo "report: reports/latest/report.md"
