@@ -51,7 +51,9 @@ class Console {
   bool eof_sent_ = false;
   LineHandler on_line_;
   EofHandler on_eof_;
-  wire::LineSplitter splitter_{64 * 1024};
+  // Longer than any wire's message limit, so an over-long line reaches the transport whole and is
+  // refused there with an error that names the limit; the bound only caps memory.
+  wire::LineSplitter splitter_{1024 * 1024};
 };
 
 }  // namespace chat

@@ -7,20 +7,17 @@ namespace chat::wire {
 void LineSplitter::feed(std::string_view bytes, std::vector<std::string>& out) {
   while (!bytes.empty()) {
     const size_t nl = bytes.find('\n');
-    const std::string_view chunk = bytes.substr(0, nl);
-    pending_.append(chunk);
-    if (nl == std::string_view::npos) {
-      bytes = {};
-    } else {
-      bytes.remove_prefix(nl + 1);
-      if (!pending_.empty() && pending_.back() == '\r') pending_.pop_back();
-      out.push_back(std::move(pending_));
-      pending_.clear();
-    }
+    pending_.append(bytes.substr(0, nl));
+    bytes = nl == std::string_view::npos ? std::string_view{} : bytes.substr(nl + 1);
     // A peer that never sends a newline must not grow our memory without bound.
     while (pending_.size() > max_line_) {
       out.push_back(pending_.substr(0, max_line_));
       pending_.erase(0, max_line_);
+    }
+    if (nl != std::string_view::npos) {
+      if (!pending_.empty() && pending_.back() == '\r') pending_.pop_back();
+      out.push_back(std::move(pending_));
+      pending_.clear();
     }
   }
 }

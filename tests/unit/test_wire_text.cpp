@@ -34,6 +34,9 @@ TEST(LineSplitter, CutsOverlongRunsSoMemoryStaysBounded) {
   LineSplitter s(4);
   EXPECT_EQ(feed(s, "abcdefghij"), (std::vector<std::string>{"abcd", "efgh"}));
   EXPECT_EQ(s.pending(), 2u);
+  LineSplitter whole(4);
+  EXPECT_EQ(feed(whole, "abcdefghij\nxy\n"),
+            (std::vector<std::string>{"abcd", "efgh", "ij", "xy"}));
 }
 
 TEST(Sanitize, NeutralisesEscapeSequencesAndControls) {
