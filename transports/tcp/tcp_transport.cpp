@@ -319,8 +319,9 @@ Result<void> TcpTransport::check_size(const Message& m) const {
   const size_t size = wire::payload_overhead(m) + m.text.size();
   if (size > config_.max_payload)
     return make_error(
-        fmt::format("message of {} bytes exceeds the maximum payload of {} bytes (--max-payload)",
-                    size, config_.max_payload));
+        fmt::format("message of {} bytes ({} with framing) exceeds the maximum payload of {} "
+                    "bytes (--max-payload)",
+                    m.text.size(), size, config_.max_payload));
   return {};
 }
 
