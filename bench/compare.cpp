@@ -262,6 +262,8 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
   }
   progress.clear();
   runs.insert(runs.end(), ratios.begin(), ratios.end());
+  // Our own runs here are single points at one size; the marker keeps them out of the sweeps.
+  for (auto& r : runs) r.phase = kPhaseCompare;
   return runs;
 }
 

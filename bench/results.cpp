@@ -55,6 +55,25 @@ std::string short_value(const Json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
+// Version 1 had no phase field. Compare always writes its records last and starts with a chat run
+// directly followed by its anchor (or the ratio records, when every anchor is skipped), and no
+// scenario writes anchor or ratio records. So the compare block is the tail that begins at the
+// first anchor/ratio record, or at the chat record just before it when that one measured the same
+// scenario. reports/render.py applies the same rule to version 1 files.
+void mark_v1_compare_phase(std::vector<RunRecord>& runs) {
+  size_t first = runs.size();
+  for (size_t i = 0; i < runs.size(); ++i)
+    if (runs[i].tool != "chat" || runs[i].scenario == "ratio") {
+      first = i;
+      break;
+    }
+  if (first == runs.size()) return;
+  if (first > 0 && runs[first - 1].tool == "chat" &&
+      runs[first - 1].scenario == runs[first].scenario)
+    --first;
+  for (size_t i = first; i < runs.size(); ++i) runs[i].phase = kPhaseCompare;
+}
+
 }  // namespace
 
 ResultsDocument new_document(std::string command, std::string profile) {
@@ -75,6 +94,7 @@ Json to_json(const ResultsDocument& doc) {
              {"params", r.params},
              {"metrics", r.metrics}};
     if (!r.note.empty()) run["note"] = r.note;
+    if (!r.phase.empty()) run["phase"] = r.phase;
     runs.push_back(std::move(run));
   }
   return Json{{"schema", kSchemaName},  {"schema_version", doc.schema_version},
@@ -132,8 +152,10 @@ Result<ResultsDocument> document_from_json(const Json& j) {
     r.params = *params;
     r.metrics = *metrics;
     r.note = rj.value("note", "");
+    r.phase = rj.value("phase", "");
     doc.runs.push_back(std::move(r));
   }
+  if (doc.schema_version == 1) mark_v1_compare_phase(doc.runs);
   return doc;
 }
 
@@ -178,13 +200,13 @@ std::string to_csv(const ResultsDocument& doc) {
   out << "scenario,tool,transport";
   for (const auto& p : params) out << ",param." << p;
   for (const auto& m : metrics) out << ',' << m;
-  out << ",note\n";
+  out << ",phase,note\n";
   for (const auto& r : doc.runs) {
     out << r.scenario << ',' << r.tool << ',' << r.transport;
     for (const auto& p : params) out << ',' << (r.params.contains(p) ? csv_cell(r.params[p]) : "");
     for (const auto& m : metrics)
       out << ',' << (r.metrics.contains(m) ? csv_cell(r.metrics[m]) : "");
-    out << ',' << csv_cell(r.note) << '\n';
+    out << ',' << csv_cell(r.phase) << ',' << csv_cell(r.note) << '\n';
   }
   return out.str();
 }
@@ -202,7 +224,7 @@ std::string summary_table(const ResultsDocument& doc) {
   static const std::vector<std::string> kKeyParams = {"size", "rate_mps", "clients", "messages",
                                                       "metric"};
   std::ostringstream out;
-  out << fmt::format("{:<10} {:<8} {:<4} {:<22} {}\n", "scenario", "tool", "wire", "params",
+  out << fmt::format("{:<16} {:<8} {:<4} {:<22} {}\n", "scenario", "tool", "wire", "params",
                      "results");
   for (const auto& r : doc.runs) {
     std::string p;
@@ -214,7 +236,9 @@ std::string summary_table(const ResultsDocument& doc) {
       for (const auto& k : it->second)
         if (r.metrics.contains(k)) m += fmt::format("{}={} ", k, short_value(r.metrics[k]));
     if (!r.note.empty()) m += "(" + r.note + ")";
-    out << fmt::format("{:<10} {:<8} {:<4} {:<22} {}\n", r.scenario, r.tool, r.transport, p, m);
+    // Compare's points are tagged so they are not read as part of the sweep above them.
+    const std::string scenario = r.phase.empty() ? r.scenario : r.phase + ":" + r.scenario;
+    out << fmt::format("{:<16} {:<8} {:<4} {:<22} {}\n", scenario, r.tool, r.transport, p, m);
   }
   return out.str();
 }

@@ -18,7 +18,12 @@ namespace chat::bench {
 using Json = nlohmann::ordered_json;
 
 inline constexpr const char* kSchemaName = "chat-bench-results";
-inline constexpr int kSchemaVersion = 1;
+// 2 added RunRecord::phase. Version 1 files still load: their compare records are recognised by
+// where compare puts them (see document_from_json).
+inline constexpr int kSchemaVersion = 2;
+// The phase `chat bench compare` stamps on every record it writes, so its single points (one size,
+// interleaved with an anchor) are never drawn into the scenario sweeps' lines.
+inline constexpr const char* kPhaseCompare = "compare";
 
 struct MachineFacts {
   std::string hostname;
@@ -45,6 +50,9 @@ struct RunRecord {
   Json params = Json::object();
   Json metrics = Json::object();
   std::string note;  // why a point is missing or odd (tool absent, timed out)
+  // Empty for a scenario sweep (rtt, stream, rate, fanout); kPhaseCompare for every record the
+  // compare phase writes, its own chat runs included. Written to JSON only when set.
+  std::string phase;
 
   bool operator==(const RunRecord&) const = default;
 };
@@ -71,7 +79,7 @@ Result<void> save_document(const ResultsDocument& doc, const std::filesystem::pa
                            const std::string& stem = "results");
 
 // One CSV row per run: scenario, tool, transport, then every param and metric column seen in any
-// run (params prefixed "param.") so a spreadsheet can pivot on them.
+// run (params prefixed "param."), then phase and note, so a spreadsheet can pivot on them.
 std::string to_csv(const ResultsDocument& doc);
 // A fixed-width table for the terminal, one line per run with its headline numbers.
 std::string summary_table(const ResultsDocument& doc);

@@ -26,6 +26,7 @@ ResultsDocument sample_document() {
   anchor.transport = "tcp";
   anchor.params = Json{{"size", 131072}, {"rate_mps", 0}};
   anchor.note = "iperf3 not installed, \"skipped\"";
+  anchor.phase = kPhaseCompare;
   doc.runs.push_back(anchor);
   return doc;
 }
@@ -40,6 +41,39 @@ TEST(BenchResults, JsonRoundTripKeepsEverything) {
   EXPECT_EQ(*back, doc);
   // Key order survives, so files diff cleanly.
   EXPECT_EQ(back->runs[0].metrics.begin().key(), "samples");
+  // The phase is written only for compare's records, and read back as written.
+  EXPECT_FALSE(j["runs"][0].contains("phase"));
+  EXPECT_EQ(j["runs"][1]["phase"], "compare");
+  EXPECT_EQ(back->runs[1].phase, kPhaseCompare);
+}
+
+TEST(BenchResults, VersionOneDocumentsGetTheirComparePhaseInferred) {
+  // A v1 `bench all` file: a sweep, then compare's chat run followed by its anchor, then a ratio.
+  ResultsDocument doc = new_document("chat bench all", "quick");
+  auto rec = [](const char* scenario, const char* tool, int size) {
+    RunRecord r;
+    r.scenario = scenario;
+    r.tool = tool;
+    r.transport = "tcp";
+    r.params = Json{{"size", size}};
+    return r;
+  };
+  doc.runs = {rec("rtt", "chat", 16), rec("rtt", "chat", 64),     rec("stream", "chat", 64),
+              rec("rtt", "chat", 64), rec("rtt", "sockperf", 64), rec("ratio", "sockperf", 0)};
+  Json j = to_json(doc);
+  j["schema_version"] = 1;
+  auto back = document_from_json(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->schema_version, 1);
+  const std::vector<std::string> want = {"", "", "", "compare", "compare", "compare"};
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(back->runs[i].phase, want[i]) << i;
+  // A v1 sweep with no anchors at all keeps every record in the scenario phase.
+  doc.runs.resize(3);
+  j = to_json(doc);
+  j["schema_version"] = 1;
+  back = document_from_json(j);
+  ASSERT_TRUE(back.ok());
+  for (const auto& r : back->runs) EXPECT_TRUE(r.phase.empty());
 }
 
 TEST(BenchResults, MachineFactsArePresent) {
@@ -84,12 +118,15 @@ TEST(BenchResults, SaveAndLoadFiles) {
 TEST(BenchResults, CsvQuotesNotes) {
   const std::string csv = to_csv(sample_document());
   EXPECT_NE(csv.find("\"iperf3 not installed, \"\"skipped\"\"\""), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",phase,note\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",compare,\"iperf3"), std::string::npos) << csv;
 }
 
 TEST(BenchResults, SummaryTableHasHeadlines) {
   const std::string table = summary_table(sample_document());
   EXPECT_NE(table.find("p99_us="), std::string::npos) << table;
   EXPECT_NE(table.find("iperf3"), std::string::npos);
+  EXPECT_NE(table.find("compare:stream"), std::string::npos) << table;
 }
 
 }  // namespace
