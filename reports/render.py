@@ -1,29 +1,60 @@
 #!/usr/bin/python3
-"""Renders `chat bench` results (JSON, schema chat-bench-results v1) into a Markdown report with
-PNG plots. Called by `chat report`; run with Debian's /usr/bin/python3 so python3-matplotlib is the
-one imported. Every plot is always written (with a "no data" note when the results lack that
+"""Renders `chat bench` results (JSON, schema chat-bench-results v1 or v2) into a Markdown report
+with PNG plots. Called by `chat report`; run with Debian's /usr/bin/python3 so python3-matplotlib is
+the one imported. Every plot is always written (with a "no data" note when the results lack that
 scenario) so a report directory always has the same files.
+
+Records the compare phase wrote (v2: "phase": "compare"; v1: inferred, see mark_v1_compare) are
+single points interleaved with an anchor tool, so they are kept out of the scenario plots and
+tables and get their own section.
 
 usage: render.py OUT_DIR RESULTS.json [RESULTS.json ...]
 """
 import json
+import math
 import os
+import statistics
 import sys
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
 
 SCHEMA = "chat-bench-results"
-MAX_VERSION = 1
+MAX_VERSION = 2
+COMPARE = "compare"
 PLOTS = {
     "rtt": "rtt_percentiles.png",
     "stream": "throughput.png",
     "rate": "udp_loss_vs_rate.png",
     "fanout": "fanout.png",
+    "compare": "compare.png",
 }
 STYLE = {"tcp": dict(color="tab:blue"), "udp": dict(color="tab:orange")}
+ANCHOR_COLOR = "tab:gray"
+UNITS = {"p50_us": "µs", "p99_us": "µs", "recv_mbps": "Mbit/s",
+         "deliveries_per_s": "deliveries/s"}
+
+
+# ---- loading -------------------------------------------------------------------------------------
+
+def mark_v1_compare(runs):
+    """Version 1 had no phase field. Compare always writes its records last and starts with a chat
+    run directly followed by its anchor (or the ratio records when every anchor is skipped), and no
+    scenario writes anchor or ratio records; so the compare block is the tail from the first
+    anchor/ratio record, or from the chat record just before it when that one measured the same
+    scenario. bench/results.cpp applies the same rule."""
+    first = next((i for i, r in enumerate(runs)
+                  if r.get("tool", "chat") != "chat" or r.get("scenario") == "ratio"), None)
+    if first is None:
+        return
+    if first > 0 and runs[first - 1].get("tool", "chat") == "chat" and \
+            runs[first - 1].get("scenario") == runs[first].get("scenario"):
+        first -= 1
+    for r in runs[first:]:
+        r["phase"] = COMPARE
 
 
 def load(paths):
@@ -33,156 +64,96 @@ def load(paths):
             doc = json.load(f)
         if doc.get("schema") != SCHEMA:
             raise SystemExit(f"{path}: not a chat bench results document")
-        if not 1 <= int(doc.get("schema_version", 0)) <= MAX_VERSION:
+        version = int(doc.get("schema_version", 0))
+        if not 1 <= version <= MAX_VERSION:
             raise SystemExit(f"{path}: schema version {doc.get('schema_version')} is unknown")
+        for r in doc.get("runs", []):
+            r.setdefault("tool", "chat")
+            r.setdefault("params", {})
+            r.setdefault("metrics", {})
+        if version == 1:
+            mark_v1_compare(doc.get("runs", []))
         docs.append(doc)
     return docs
 
 
-def runs_of(docs, scenario, tool=None):
-    out = []
-    for doc in docs:
-        for run in doc.get("runs", []):
-            if run.get("scenario") == scenario and (tool is None or run.get("tool") == tool):
-                out.append(run)
-    return out
+def is_compare(run):
+    return run.get("phase") == COMPARE
+
+
+def sweep(docs, scenario):
+    """The scenario's own records, never compare's."""
+    return [r for d in docs for r in d.get("runs", [])
+            if r.get("scenario") == scenario and not is_compare(r)]
+
+
+def compare_runs(docs, scenario=None):
+    return [r for d in docs for r in d.get("runs", [])
+            if is_compare(r) and (scenario is None or r.get("scenario") == scenario)]
 
 
 def num(d, key, default=None):
     v = d.get(key, default)
-    return v if isinstance(v, (int, float)) else default
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else default
 
 
-def no_data(ax, what):
-    ax.text(0.5, 0.5, f"no {what} results in these files", ha="center", va="center",
-            transform=ax.transAxes, color="grey")
-    ax.set_xticks([])
-    ax.set_yticks([])
+def grouped(points):
+    """(x, y) pairs -> sorted xs and the median y per x: several merged files give one line
+    through the middle instead of a zigzag."""
+    by_x = {}
+    for x, y in points:
+        if y is not None and not (isinstance(y, float) and math.isnan(y)):
+            by_x.setdefault(x, []).append(y)
+    xs = sorted(by_x)
+    return xs, [statistics.median(by_x[x]) for x in xs], by_x
 
 
-def save(fig, out_dir, name):
-    fig.tight_layout()
-    fig.savefig(os.path.join(out_dir, name), dpi=110)
-    plt.close(fig)
+# ---- number words --------------------------------------------------------------------------------
+
+def size_label(n):
+    """Plain bytes: 16, 64, 1 KiB, 128 KiB; sizes that are not whole KiB keep their digits."""
+    n = int(n)
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024} KiB"
+    return f"{n:,}"
 
 
-def plot_rtt(docs, out_dir):
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    runs = [r for r in runs_of(docs, "rtt") if num(r["metrics"], "p50_us") is not None]
-    if not runs:
-        no_data(ax, "rtt")
-    for tool in sorted({r["tool"] for r in runs}):
-        for wire in ("tcp", "udp"):
-            pts = sorted(((r["params"]["size"], r["metrics"]) for r in runs
-                          if r["tool"] == tool and r["transport"] == wire and "size" in r["params"]),
-                         key=lambda p: p[0])
-            if not pts:
-                continue
-            sizes = [p[0] for p in pts]
-            for key, style, label in (("p50_us", "-o", "p50"), ("p99_us", "--s", "p99"),
-                                      ("p999_us", ":^", "p99.9")):
-                ys = [num(p[1], key, float("nan")) for p in pts]
-                marker = style if tool == "chat" else style[-1]
-                ax.plot(sizes, ys, marker, label=f"{tool} {wire} {label}",
-                        alpha=1.0 if tool == "chat" else 0.6, mfc="none" if tool != "chat" else None,
-                        **STYLE.get(wire, {}))
-    if runs:
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("message size (bytes)")
-        ax.set_ylabel("round-trip latency (µs)")
-        ax.set_title("Round trip through an echo server (loopback)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
-    save(fig, out_dir, PLOTS["rtt"])
+def size_words(n):
+    return size_label(n) + ("" if size_label(n).endswith("KiB") else " B")
 
 
-def plot_stream(docs, out_dir):
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    runs = [r for r in runs_of(docs, "stream") if num(r["metrics"], "recv_mbps") is not None]
-    if not runs:
-        no_data(ax, "stream")
-    for tool in sorted({r["tool"] for r in runs}):
-        for wire in ("tcp", "udp"):
-            pts = sorted((r["params"].get("size", 0), r["metrics"]["recv_mbps"],
-                          num(r["metrics"], "send_mbps", float("nan"))) for r in runs
-                         if r["tool"] == tool and r["transport"] == wire)
-            if not pts:
-                continue
-            xs = [p[0] for p in pts]
-            if tool == "chat":
-                ax.plot(xs, [p[1] for p in pts], "-o", label=f"chat {wire} received",
-                        **STYLE.get(wire, {}))
-                ax.plot(xs, [p[2] for p in pts], ":", label=f"chat {wire} sent", alpha=0.5,
-                        **STYLE.get(wire, {}))
-            else:
-                ax.plot(xs, [p[1] for p in pts], "D", mfc="none", markersize=9,
-                        label=f"{tool} {wire} received", **STYLE.get(wire, {}))
-    if runs:
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("message size (bytes)")
-        ax.set_ylabel("goodput (Mbit/s)")
-        ax.set_title("One-way throughput, unlimited rate (loopback)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-    save(fig, out_dir, PLOTS["stream"])
+def rate_label(mbps):
+    if mbps >= 1000:
+        v = mbps / 1000
+        return f"{v:.3g} Gbit/s" if v < 100 else f"{v:,.0f} Gbit/s"
+    return f"{mbps:.3g} Mbit/s" if mbps < 100 else f"{mbps:,.0f} Mbit/s"
 
 
-def plot_rate(docs, out_dir):
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    trials = runs_of(docs, "rate_trial")
-    if not trials:
-        no_data(ax, "rate")
-    sizes = sorted({t["params"].get("size", 0) for t in trials})
-    for size in sizes:
-        pts = sorted((num(t["metrics"], "offered_mbps", 0), num(t["metrics"], "loss_pct", 0))
-                     for t in trials if t["params"].get("size", 0) == size)
-        ax.plot([p[0] for p in pts], [max(p[1], 1e-4) for p in pts], "o-", label=f"{size} B")
-    for r in runs_of(docs, "rate"):
-        thr = num(r["params"], "threshold_pct")
-        if thr is not None:
-            ax.axhline(thr, color="red", linestyle="--", linewidth=1)
-        best = num(r["metrics"], "best_offered_mbps")
-        if best:
-            ax.axvline(best, color="green", linestyle=":", linewidth=1)
-    if trials:
-        ax.set_yscale("log")
-        ax.set_xlabel("offered rate (Mbit/s of payload)")
-        ax.set_ylabel("loss (%)  [0 drawn at 1e-4]")
-        ax.set_title("UDP loss vs offered rate (binary search, RFC 2544 style)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, title="message size")
-    save(fig, out_dir, PLOTS["rate"])
+def count_label(v):
+    if v >= 1e6:
+        return f"{v / 1e6:.3g} M"
+    if v >= 1e3:
+        return f"{v / 1e3:.3g} k"
+    return f"{v:.3g}"
 
 
-def plot_fanout(docs, out_dir):
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    runs = [r for r in runs_of(docs, "fanout") if num(r["metrics"], "deliveries_per_s")]
-    if not runs:
-        no_data(ax, "fanout")
-    series = sorted({(r["tool"], r["transport"], bool(r["params"].get("text"))) for r in runs})
-    for tool, wire, text in series:
-        pts = sorted(((r["params"]["clients"], r["metrics"]["deliveries_per_s"]) for r in runs
-                     if (r["tool"], r["transport"], bool(r["params"].get("text"))) ==
-                     (tool, wire, text)), key=lambda p: p[0])
-        label = f"{tool} hub, {wire}" + (" text clients" if text else "")
-        style = "-o" if tool == "chat" and not text else "--D"
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=label,
-                **(STYLE.get(wire, {}) if tool == "chat" and not text else {}))
-    if runs:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("clients in the hub")
-        ax.set_ylabel("deliveries per second")
-        ax.set_title("Hub fan-out")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-    save(fig, out_dir, PLOTS["fanout"])
+def us_label(v):
+    return f"{v:,.0f} µs" if v >= 1000 else f"{v:.1f} µs"
+
+
+def value_words(v, unit):
+    if unit == "Mbit/s":
+        return rate_label(v)
+    if unit == "µs":
+        return us_label(v)
+    return f"{count_label(v)} {unit}".strip()
 
 
 def fmt(v, digits=1):
     if v is None:
         return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         if v != 0 and (abs(v) >= 1e6 or abs(v) < 0.01):
             return f"{v:.3g}"
@@ -192,6 +163,252 @@ def fmt(v, digits=1):
     return str(v)
 
 
+# ---- plot helpers --------------------------------------------------------------------------------
+
+def no_data(ax, what):
+    ax.text(0.5, 0.5, f"no {what} results in these files", ha="center", va="center",
+            transform=ax.transAxes, color="grey")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def size_axis(ax, sizes):
+    """Log-2 x axis with a tick at each measured size, labelled in bytes rather than 2^n."""
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(FixedLocator(sorted(sizes)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: size_label(x)))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("message size (bytes)")
+    sizes = sorted(sizes)
+    ax.set_xlim(sizes[0] / 1.5, sizes[-1] * 1.5)
+    # Neighbours closer than 3x would print over each other (65,000 next to 128 KiB).
+    if any(b / a < 3 for a, b in zip(sizes, sizes[1:])):
+        plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+
+
+def legend_outside(ax, **kw):
+    """Beside the axes, so it never hides a point."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8, **kw)
+
+
+def save(fig, out_dir, name):
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, name), dpi=110)
+    plt.close(fig)
+
+
+# ---- scenario plots (sweep records only) ---------------------------------------------------------
+
+def plot_rtt(docs, out_dir):
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    runs = [r for r in sweep(docs, "rtt")
+            if num(r["metrics"], "p50_us") is not None and "size" in r["params"]]
+    if not runs:
+        no_data(ax, "rtt")
+    for tool in sorted({r["tool"] for r in runs}):
+        for wire in ("tcp", "udp"):
+            mine = [r for r in runs if r["tool"] == tool and r["transport"] == wire]
+            if not mine:
+                continue
+            for key, style, label in (("p50_us", "-o", "median (p50)"), ("p99_us", "--s", "p99"),
+                                      ("p999_us", ":^", "p99.9")):
+                xs, ys, _ = grouped((r["params"]["size"], num(r["metrics"], key)) for r in mine)
+                if xs:
+                    who = wire.upper() if tool == "chat" else f"{tool} {wire.upper()}"
+                    ax.plot(xs, ys, style, label=f"{who} {label}", **STYLE.get(wire, {}))
+    if runs:
+        size_axis(ax, {r["params"]["size"] for r in runs})
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:,.0f}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(
+            lambda y, _: f"{y:,.0f}" if str(int(round(y)))[0] in "25" else ""))
+        ax.set_ylabel("round-trip time (µs)")
+        ax.set_title("Round trip through an echo server vs message size — lower is better")
+        ax.grid(True, which="both", alpha=0.3)
+        legend_outside(ax)
+    save(fig, out_dir, PLOTS["rtt"])
+
+
+def plot_stream(docs, out_dir):
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    runs = [r for r in sweep(docs, "stream") if num(r["params"], "size") is not None]
+    measured = [r for r in runs if num(r["metrics"], "recv_mbps")]
+    if not measured:
+        no_data(ax, "stream")
+    for wire in ("tcp", "udp"):
+        mine = [r for r in measured if r["transport"] == wire]
+        if not mine:
+            continue
+        xs, ys, _ = grouped((r["params"]["size"], r["metrics"]["recv_mbps"]) for r in mine)
+        ax.plot(xs, ys, "-o", label=f"{wire.upper()} received (goodput)", **STYLE.get(wire, {}))
+        sx, sy, _ = grouped((r["params"]["size"], num(r["metrics"], "send_mbps")) for r in mine)
+        ax.plot(sx, sy, ":", label=f"{wire.upper()} sent", alpha=0.6, **STYLE.get(wire, {}))
+        # Name the loss where it happened: the gap between sent and received is what UDP dropped.
+        for r in mine:
+            loss = num(r["metrics"], "loss_pct")
+            if wire == "udp" and loss and loss > 0:
+                ax.annotate(f"{loss:.1f} % lost", (r["params"]["size"], r["metrics"]["recv_mbps"]),
+                            textcoords="offset points", xytext=(6, -14), fontsize=8,
+                            color=STYLE[wire]["color"])
+    if measured:
+        size_axis(ax, {r["params"]["size"] for r in runs})
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: rate_label(y)))
+        # A label at each 3x too, so the top points (tens of Gbit/s) can be read off the axis.
+        ax.yaxis.set_minor_formatter(FuncFormatter(
+            lambda y, _: rate_label(y) if str(int(round(y)))[0] == "3" else ""))
+        ax.tick_params(axis="y", which="minor", labelsize=8)
+        ax.set_ylabel("goodput (payload bits per second)")
+        ax.set_title("One-way goodput at unlimited rate vs message size — higher is better")
+        ax.grid(True, which="both", alpha=0.3)
+        # Sizes UDP cannot carry at all are a result too: say so on the axis.
+        for r in runs:
+            if r["transport"] == "udp" and not num(r["metrics"], "recv_mbps"):
+                ax.annotate("UDP: too big for\none datagram" if r["params"]["size"] > 65507
+                            else "UDP: no result", (r["params"]["size"], 0.03),
+                            xycoords=("data", "axes fraction"), ha="right", fontsize=8,
+                            color=STYLE["udp"]["color"])
+        legend_outside(ax)
+    save(fig, out_dir, PLOTS["stream"])
+
+
+def plot_rate(docs, out_dir):
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    trials = [t for t in sweep(docs, "rate_trial") if num(t["metrics"], "offered_mbps")]
+    if not trials:
+        no_data(ax, "rate")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    sizes = sorted({t["params"].get("size", 0) for t in trials})
+    best_drawn = False
+    for i, size in enumerate(sizes):
+        c = colors[i % len(colors)]
+        pts = sorted((t["metrics"]["offered_mbps"], num(t["metrics"], "loss_pct", 0))
+                     for t in trials if t["params"].get("size", 0) == size)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=c,
+                label=f"{size_words(size)} messages")
+        for r in sweep(docs, "rate"):
+            best = num(r["metrics"], "best_offered_mbps")
+            if r["params"].get("size") == size and best:
+                ax.axvline(best, color=c, linestyle=":", linewidth=1.2)
+                best_drawn = True
+    thresholds = {num(r["params"], "threshold_pct") for r in sweep(docs, "rate")} - {None}
+    for thr in sorted(thresholds):
+        ax.axhline(thr, color="red", linestyle="--", linewidth=1,
+                   label=f"loss threshold {thr:g} %")
+    if best_drawn:  # one legend entry for all the dotted lines, in grey: colour says the size
+        ax.plot([], [], ":", color="grey", label="highest loss-free rate")
+    if trials:
+        offered = [t["metrics"]["offered_mbps"] for t in trials]
+        ax.set_xscale("log")
+        # Whole decades on both sides so every point has a labelled tick near it.
+        ax.set_xlim(10 ** math.floor(math.log10(min(offered))),
+                    10 ** math.ceil(math.log10(max(offered))))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: rate_label(x)))
+        # In-between labels too (more of them when the trials span a single decade).
+        lo, hi = ax.get_xlim()
+        marks = "25" if hi / lo <= 10 else "3"
+        ax.xaxis.set_minor_formatter(FuncFormatter(
+            lambda x, _: rate_label(x) if f"{x:.0e}"[0] in marks else ""))
+        ax.tick_params(axis="x", which="minor", labelsize=8)
+        # symlog keeps 0 % loss on the axis as 0 instead of hiding it at some tiny fake value.
+        ax.set_yscale("symlog", linthresh=0.01)
+        ax.set_ylim(-0.002, 100)
+        ax.yaxis.set_major_locator(FixedLocator([0, 0.01, 0.1, 1, 10, 100]))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g} %"))
+        ax.set_xlabel("offered rate (payload)")
+        ax.set_ylabel("messages lost")
+        ax.set_title("UDP loss vs offered rate (binary search, RFC 2544) — lower is better")
+        ax.grid(True, which="both", alpha=0.3)
+        legend_outside(ax)
+    save(fig, out_dir, PLOTS["rate"])
+
+
+def plot_fanout(docs, out_dir):
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    runs = [r for r in sweep(docs, "fanout")
+            if num(r["metrics"], "deliveries_per_s") and num(r["params"], "clients")]
+    if not runs:
+        no_data(ax, "fanout")
+    series = sorted({(r["tool"], r["transport"], bool(r["params"].get("text"))) for r in runs})
+    for tool, wire, text in series:
+        xs, ys, _ = grouped((r["params"]["clients"], r["metrics"]["deliveries_per_s"])
+                            for r in runs
+                            if (r["tool"], r["transport"], bool(r["params"].get("text"))) ==
+                            (tool, wire, text))
+        label = ("chat hub" if tool == "chat" else f"{tool} hub") + f", {wire.upper()}" + \
+            (" text clients" if text else "")
+        ax.plot(xs, ys, "-o" if not text else "--D", label=label, **STYLE.get(wire, {}))
+    if runs:
+        clients = sorted({r["params"]["clients"] for r in runs})
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(clients))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlim(clients[0] / 1.5, clients[-1] * 1.5)
+        # Linear from 0: the values span less than a decade, and bar-like heights read truthfully.
+        ax.set_ylim(0, max(r["metrics"]["deliveries_per_s"] for r in runs) * 1.15)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: count_label(y) if y else "0"))
+        ax.set_xlabel("clients in the hub (each message goes to every other client)")
+        ax.set_ylabel("deliveries per second")
+        ax.set_title("Hub fan-out: deliveries per second — higher is better")
+        ax.grid(True, which="both", alpha=0.3)
+        legend_outside(ax)
+    save(fig, out_dir, PLOTS["fanout"])
+
+
+# ---- compare -------------------------------------------------------------------------------------
+
+def ratio_facts(r):
+    """What a ratio record says, in one place for the plot, the table and the summary."""
+    p, m = r["params"], r["metrics"]
+    target = p.get("target", "")
+    lower = target.startswith("≤")
+    return dict(what=p.get("what", "?"), wire=r["transport"], tool=r["tool"],
+                unit=UNITS.get(p.get("metric", ""), ""), chat=num(m, "chat"),
+                anchor=num(m, "anchor"), ratio=num(m, "ratio"), target=target or "—",
+                met=m.get("met") if isinstance(m.get("met"), bool) else None,
+                better="lower" if lower else "higher", note=r.get("note", ""))
+
+
+def plot_compare(docs, out_dir):
+    ratios = [ratio_facts(r) for r in compare_runs(docs, "ratio")]
+    if not ratios:
+        fig, ax = plt.subplots(figsize=(8.5, 3))
+        no_data(ax, "compare")
+        save(fig, out_dir, PLOTS["compare"])
+        return
+    cols = min(4, len(ratios))
+    rows = math.ceil(len(ratios) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols + 0.6, 3.3 * rows), squeeze=False)
+    for ax in axes.flat[len(ratios):]:
+        ax.axis("off")
+    for ax, f in zip(axes.flat, ratios):
+        vals = [f["chat"] or 0, f["anchor"] or 0]
+        bars = ax.bar(["chat", f["tool"]], vals,
+                      color=[STYLE.get(f["wire"], {}).get("color", "tab:blue"), ANCHOR_COLOR])
+        for b, v in zip(bars, vals):
+            ax.annotate(count_label(v) if v >= 1000 else f"{v:.1f}", (b.get_x() + b.get_width() / 2,
+                        v), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=8)
+        ax.set_ylim(0, max(vals + [1]) * 1.22)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: count_label(y)))
+        what = f["what"].replace(" (lower is better)", "")
+        ax.set_title(f"{what} ({f['wire'].upper()})\n{f['unit']}, {f['better']} is better",
+                     fontsize=8)
+        if f["ratio"] is None:
+            verdict, color = "no ratio: " + (f["note"] or "missing"), "grey"
+        else:
+            verdict = f"ratio {f['ratio']:.2f}, target {f['target']}: " + \
+                ("met" if f["met"] else "not met")
+            color = "green" if f["met"] else "firebrick"
+        ax.set_xlabel(verdict, fontsize=8, color=color)
+        ax.tick_params(labelsize=8)
+        ax.grid(True, axis="y", alpha=0.3)
+    fig.suptitle("chat vs standard tools, same run, interleaved (ratio = chat ÷ tool)", fontsize=10)
+    save(fig, out_dir, PLOTS["compare"])
+
+
+# ---- Markdown ------------------------------------------------------------------------------------
+
 def table(headers, rows):
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     out += ["| " + " | ".join(fmt(c) if not isinstance(c, str) else c for c in row) + " |"
@@ -199,13 +416,127 @@ def table(headers, rows):
     return "\n".join(out)
 
 
-def section_rows(docs, scenario, cols, key_params):
+def section_rows(runs, cols, key_params):
     rows = []
-    for r in runs_of(docs, scenario):
+    for r in runs:
         p, m = r["params"], r["metrics"]
         rows.append([r["tool"], r["transport"]] + [p.get(k) for k in key_params] +
                     [m.get(k) for k in cols] + [r.get("note", "")])
     return rows
+
+
+def median_metric(runs, key):
+    vals = [num(r["metrics"], key) for r in runs]
+    vals = [v for v in vals if v is not None]
+    return (statistics.median(vals), len(vals)) if vals else (None, 0)
+
+
+def runs_note(n):
+    return f" (median of {n} runs)" if n > 1 else ""
+
+
+def summary(docs):
+    """One sentence per finding, computed from the sweep records (compare's points excluded) and
+    the ratio records; a missing measurement is said to be missing."""
+    out = []
+
+    rtt = [r for r in sweep(docs, "rtt") if num(r["metrics"], "p50_us") is not None]
+    sizes = {w: {r["params"].get("size") for r in rtt if r["transport"] == w} for w in ("tcp", "udp")}
+    common = sorted((sizes["tcp"] & sizes["udp"]) - {None})
+    size = 64 if 64 in common else (common[0] if common else None)
+    if size is None:
+        out.append("Round trip: no TCP and UDP rtt results at a common size in these files.")
+    else:
+        t, nt = median_metric([r for r in rtt if r["transport"] == "tcp"
+                               and r["params"].get("size") == size], "p50_us")
+        u, nu = median_metric([r for r in rtt if r["transport"] == "udp"
+                               and r["params"].get("size") == size], "p50_us")
+        faster = "UDP" if u < t else "TCP"
+        out.append(f"Round trip at {size_words(size)}: the median was {t:.1f} µs over TCP"
+                   f"{runs_note(nt)} and {u:.1f} µs over UDP{runs_note(nu)}, so {faster} was "
+                   f"{abs(t - u):.1f} µs ({abs(t - u) / max(t, u) * 100:.0f} %) quicker.")
+
+    stream = [r for r in sweep(docs, "stream") if not num(r["params"], "rate_mps")]
+    best = {}
+    for wire in ("tcp", "udp"):
+        xs, ys, _ = grouped((r["params"].get("size"), num(r["metrics"], "recv_mbps"))
+                            for r in stream if r["transport"] == wire)
+        best[wire] = max(zip(ys, xs)) if xs else None
+    parts = [f"{w.upper()} {rate_label(b[0])} at {size_words(b[1])}" if b else
+             f"{w.upper()} has no stream result" for w, b in best.items()]
+    out.append("Best goodput at unlimited rate: " + ", ".join(parts) + ".")
+
+    udp_loss = [(num(r["metrics"], "loss_pct"), r["params"].get("size")) for r in stream
+                if r["transport"] == "udp" and num(r["metrics"], "loss_pct") is not None]
+    tcp_runs = [r for r in stream if r["transport"] == "tcp" and num(r["metrics"], "recv_mbps")]
+    retrans = [num(r["metrics"], "retransmits") for r in tcp_runs]
+    tcp_loss = [num(r["metrics"], "loss_pct", 0) for r in tcp_runs]
+    if not udp_loss:
+        udp_part = "UDP has no loss measurement at unlimited rate"
+    else:
+        worst = max(udp_loss)
+        lossy = sum(1 for v, _ in udp_loss if v > 0)
+        udp_part = (f"UDP lost up to {worst[0]:.1f} % of its messages (at {size_words(worst[1])}; "
+                    f"{lossy} of {len(udp_loss)} sizes lost any)" if worst[0] > 0 else
+                    f"UDP lost nothing at any of its {len(udp_loss)} sizes")
+    if not tcp_runs:
+        tcp_part = "TCP has no stream result"
+    else:
+        known = [v for v in retrans if v is not None]
+        tcp_part = (f"TCP lost {max(tcp_loss):.1f} % " if max(tcp_loss) > 0 else "TCP lost nothing ") + \
+            (f"and retransmitted {sum(known):,} segments over its {len(tcp_runs)} sizes"
+             if known else "(its retransmission count is missing)")
+    out.append(f"Sending as fast as possible, {udp_part}, while {tcp_part}: TCP repairs loss, "
+               "UDP leaves it to the application.")
+
+    rates = sweep(docs, "rate")
+    if not rates:
+        out.append("Highest loss-free UDP rate: no rate results in these files.")
+    else:
+        parts = []
+        for r in sorted(rates, key=lambda r: r["params"].get("size", 0)):
+            m, s = r["metrics"], size_words(r["params"].get("size", 0))
+            if num(m, "best_rate_mps") is None:
+                parts.append(f"none found at {s} ({r.get('note') or 'no result'})")
+                continue
+            # One trial means the unlimited first try was already under the threshold.
+            full = " (no loss even at the sender's top speed)" if m.get("trials") == 1 else ""
+            parts.append(f"{count_label(m['best_rate_mps'])} msg/s = "
+                         f"{rate_label(num(m, 'best_offered_mbps', 0))} at {s}{full}")
+        thr = {num(r["params"], "threshold_pct") for r in rates} - {None}
+        thr_s = "/".join(f"{t:g}" for t in sorted(thr)) or "?"
+        out.append(f"Highest UDP rate with loss ≤ {thr_s} %: " + "; ".join(parts) + ".")
+
+    fan = [r for r in sweep(docs, "fanout") if num(r["metrics"], "deliveries_per_s")
+           and not r["params"].get("text")]
+    parts = []
+    for wire in ("tcp", "udp"):
+        xs, ys, _ = grouped((r["params"].get("clients"), r["metrics"]["deliveries_per_s"])
+                            for r in fan if r["transport"] == wire)
+        if xs:
+            peak = max(zip(ys, xs))
+            parts.append(f"{wire.upper()} peaked at {count_label(peak[0])} deliveries/s with "
+                         f"{peak[1]:,} clients (range {count_label(min(ys))}–"
+                         f"{count_label(max(ys))} over {', '.join(f'{x:,}' for x in xs)} clients)")
+        else:
+            parts.append(f"{wire.upper()} has no fan-out result")
+    out.append("Hub fan-out: " + "; ".join(parts) + ".")
+
+    ratios = [ratio_facts(r) for r in compare_runs(docs, "ratio")]
+    if not ratios:
+        out.append("Anchors: no compare results in these files.")
+    for f in ratios:
+        what = f["what"].replace(" (lower is better)", "")
+        if f["ratio"] is None:
+            out.append(f"Against {f['tool']}, {what} ({f['wire'].upper()}): no ratio — "
+                       f"{f['note'] or 'a measurement is missing'}.")
+            continue
+        out.append(f"Against {f['tool']}, {what} ({f['wire'].upper()}): chat "
+                   f"{value_words(f['chat'], f['unit'])} vs {f['tool']} "
+                   f"{value_words(f['anchor'], f['unit'])}, ratio {f['ratio']:.2f} (target "
+                   f"{f['target']}): **{'met' if f['met'] else 'not met'}**"
+                   + (f" ({f['note']})" if f["note"] else "") + ".")
+    return out
 
 
 def render(out_dir, paths):
@@ -215,8 +546,15 @@ def render(out_dir, paths):
     plot_stream(docs, out_dir)
     plot_rate(docs, out_dir)
     plot_fanout(docs, out_dir)
+    plot_compare(docs, out_dir)
 
     md = ["# TCP vs UDP on this machine — `chat bench` report", ""]
+    md += ["## What this run says", ""]
+    md += [f"- {line}" for line in summary(docs)]
+    md += ["", "Details, plots and every number follow; the compare phase's points are kept apart "
+           "from the scenario sweeps (see the last section).", ""]
+
+    md += ["## Setup", ""]
     machines = {json.dumps(d.get("machine", {}), sort_keys=True): d for d in docs}
     for d in machines.values():
         m = d.get("machine", {})
@@ -230,58 +568,80 @@ def render(out_dir, paths):
     md += ["Every number comes from traffic on loopback through the same Transport seam the chat "
            "uses; servers run as separate `chat server` processes, like sockperf's and iperf3's. "
            "Latency percentiles come from a log-linear histogram whose relative error is at most "
-           "0.4 %.", ""]
+           "0.4 %." + (" Several files were merged: plot lines go through the median of the runs "
+                       "at each point; the tables list every run." if len(docs) > 1 else ""), ""]
 
     md += ["## Round-trip latency (rtt)", "", f"![RTT percentiles vs size]({PLOTS['rtt']})", ""]
     md += [table(["tool", "wire", "size B", "samples", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs",
                   "max µs", "lost", "note"],
-                 section_rows(docs, "rtt", ["samples", "p50_us", "p90_us", "p99_us", "p999_us",
-                                            "max_us", "lost"], ["size"])), ""]
+                 section_rows(sweep(docs, "rtt"), ["samples", "p50_us", "p90_us", "p99_us",
+                                                   "p999_us", "max_us", "lost"], ["size"])), ""]
 
     md += ["## One-way throughput (stream)", "", f"![Throughput vs size]({PLOTS['stream']})", ""]
     md += [table(["tool", "wire", "size B", "target msg/s", "sent Mbit/s", "received Mbit/s",
                   "received msg/s", "loss %", "dup", "reord", "jitter µs", "retrans", "note"],
-                 section_rows(docs, "stream", ["send_mbps", "recv_mbps", "recv_mps", "loss_pct",
-                                               "duplicates", "reordered", "jitter_us",
-                                               "retransmits"], ["size", "rate_mps"])), ""]
+                 section_rows(sweep(docs, "stream"), ["send_mbps", "recv_mbps", "recv_mps",
+                                                      "loss_pct", "duplicates", "reordered",
+                                                      "jitter_us", "retransmits"],
+                              ["size", "rate_mps"])), ""]
 
-    md += ["## Highest loss-free UDP rate (rate)", "", f"![UDP loss vs offered rate]({PLOTS['rate']})",
-           ""]
+    md += ["## Highest loss-free UDP rate (rate)", "",
+           f"![UDP loss vs offered rate]({PLOTS['rate']})", ""]
     md += [table(["tool", "wire", "size B", "threshold %", "best msg/s", "offered Mbit/s",
                   "goodput Mbit/s", "loss %", "trials", "note"],
-                 section_rows(docs, "rate", ["best_rate_mps", "best_offered_mbps", "goodput_mbps",
-                                             "loss_pct", "trials"], ["size", "threshold_pct"])),
-           ""]
+                 section_rows(sweep(docs, "rate"), ["best_rate_mps", "best_offered_mbps",
+                                                    "goodput_mbps", "loss_pct", "trials"],
+                              ["size", "threshold_pct"])), ""]
 
     md += ["## Hub fan-out (fanout)", "", f"![Fan-out deliveries/s vs clients]({PLOTS['fanout']})",
            ""]
     md += [table(["hub", "wire", "clients", "msgs each", "text", "deliveries/s", "expected",
                   "seen", "p50 µs", "p99 µs", "order errors", "note"],
-                 section_rows(docs, "fanout", ["deliveries_per_s", "expected", "seen", "p50_us",
-                                               "p99_us", "out_of_order"],
+                 section_rows(sweep(docs, "fanout"), ["deliveries_per_s", "expected", "seen",
+                                                      "p50_us", "p99_us", "out_of_order"],
                               ["clients", "messages", "text"])), ""]
 
-    md += ["## Anchor ratios (compare)", ""]
-    ratios = runs_of(docs, "ratio")
+    md += ["## Compared with standard tools (compare)", ""]
+    ratios = compare_runs(docs, "ratio")
     if ratios:
+        md += ["Each measure below was run by chat and by a standard tool back to back in the same "
+               "run, at one size; these points are not part of the sweeps above. "
+               "Ratios are chat ÷ tool.", "", f"![chat vs standard tools]({PLOTS['compare']})", ""]
         rows = []
-        for r in ratios:
-            p, m = r["params"], r["metrics"]
-            met = m.get("met")
-            rows.append([p.get("what", "?"), r["transport"], fmt(m.get("chat"), 2),
-                         f"{fmt(m.get('anchor'), 2)} ({r['tool']})", fmt(m.get("ratio"), 3),
-                         p.get("target", "—"), "yes" if met else ("no" if met is False else "—"),
-                         r.get("note", "")])
-        md += ["Ratios are chat ÷ anchor from the same run, scenarios interleaved.", ""]
-        md += [table(["measure", "wire", "chat", "anchor", "ratio", "target", "met", "note"], rows),
+        for f in map(ratio_facts, ratios):
+            rows.append([f["what"], f["wire"], f"{fmt(f['chat'], 2)} {f['unit']}".strip(),
+                         f"{fmt(f['anchor'], 2)} {f['unit']} ({f['tool']})", fmt(f["ratio"], 3), f["target"],
+                         "yes" if f["met"] else ("no" if f["met"] is False else "—"), f["note"]])
+        md += [table(["measure", "wire", "chat", "tool", "ratio", "target", "met", "note"], rows),
                ""]
     else:
-        md += ["No `chat bench compare` results in these files.", ""]
+        md += [f"![chat vs standard tools]({PLOTS['compare']})", "",
+               "No `chat bench compare` results in these files.", ""]
+    raw = [r for r in compare_runs(docs) if r["scenario"] != "ratio"]
+    if raw:
+        headline = {"rtt": [("p50_us", "p50", "µs"), ("p99_us", "p99", "µs")],
+                    "stream": [("recv_mbps", "received", "Mbit/s"), ("loss_pct", "loss", "%"),
+                               ("retransmits", "retransmits", "")],
+                    "fanout": [("deliveries_per_s", "", "deliveries/s"),
+                               ("p99_us", "p99", "µs")]}
+        rows = []
+        for r in raw:
+            p, m = r["params"], r["metrics"]
+            at = (size_words(p["size"]) if "size" in p and r["scenario"] != "fanout" else
+                  f"{p['clients']:,} clients" if "clients" in p else "—")
+            vals = ", ".join(f"{label} {fmt(num(m, k))} {unit}".strip()
+                             for k, label, unit in headline.get(r["scenario"], [])
+                             if num(m, k) is not None)
+            rows.append([r["scenario"], r["tool"], r["transport"], at, vals or "—",
+                         r.get("note", "")])
+        md += ["The compare phase's own measurements:", ""]
+        md += [table(["scenario", "tool", "wire", "at", "results", "note"], rows), ""]
 
     notes = [r for d in docs for r in d.get("runs", []) if r.get("note")]
     if notes:
         md += ["## Notes", ""]
-        md += [f"- {r['scenario']} / {r['tool']} / {r['transport']}: {r['note']}" for r in notes]
+        md += [f"- {r['scenario']} / {r['tool']} / {r['transport']}"
+               + (" (compare)" if is_compare(r) else "") + f": {r['note']}" for r in notes]
         md += [""]
 
     with open(os.path.join(out_dir, "report.md"), "w", encoding="utf-8") as f:
