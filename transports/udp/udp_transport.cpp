@@ -38,7 +38,8 @@ void put_u32(uint8_t* p, uint32_t v) {
   p[3] = static_cast<uint8_t>(v);
 }
 
-constexpr size_t kSeqOffset = 8;  // frame.h: the sequence number's place in the header
+constexpr size_t kSeqOffset = 8;      // frame.h: the sequence number's place in the header
+constexpr size_t kLengthOffset = 20;  // frame.h: the payload length's place in the header
 
 std::span<const uint8_t> bytes_of(std::string_view s) {
   return wire::as_bytes(s);
@@ -180,7 +181,9 @@ void UdpTransport::on_readable() {
       else
         handle_client_datagram(d);
     }
-    if (r.datagrams.size() < batch_) break;
+    // A short read means the socket is drained. Count kernel buffers, not datagrams: a coalesced
+    // (GRO) buffer holds many. Layers that do not report buffers are judged by datagrams.
+    if ((r.buffers ? r.buffers : r.datagrams.size()) < batch_) break;
   }
   flush_pending();
 }
@@ -460,6 +463,33 @@ void UdpTransport::queue_frame(PeerId peer, Link& link, const net::SocketAddress
   commit_slot(peer, to, is_message);
 }
 
+void UdpTransport::queue_message(PeerId peer, Link& link, const net::SocketAddress* to,
+                                 const Message& message) {
+  std::string& slot = next_slot();
+  // The header alone, then the payload written straight into the slot: one copy of the text
+  // instead of three (message_to_frame, the Frame's payload, the encoding) and no allocation.
+  // The payload layout must stay message_to_frame's (src/wire/message_codec.cpp).
+  wire::Frame f;
+  const bool chat = message.kind == MessageKind::kChat;
+  f.type = chat ? FrameType::kData : FrameType::kNotice;
+  f.sender = config_.side == Side::kServer ? 0 : my_id_;
+  const uint64_t now = now_ns();
+  f.seq = link.send_seq++;
+  f.timestamp_ns = now;
+  const size_t name_len = chat ? std::min(message.from.size(), wire::kMaxNameLength) : 0;
+  const size_t payload = (chat ? 1 + name_len : 0) + message.text.size();
+  slot.reserve(wire::kHeaderSize + payload);
+  wire::encode_frame(f, slot);
+  if (chat) {
+    slot.push_back(static_cast<char>(name_len));
+    slot.append(message.from, 0, name_len);
+  }
+  slot.append(message.text);
+  put_u32(reinterpret_cast<uint8_t*>(slot.data()) + kLengthOffset, static_cast<uint32_t>(payload));
+  link.last_sent = to_time_point(now);
+  commit_slot(peer, to, true);
+}
+
 void UdpTransport::queue_text(PeerId peer, Link& link, const net::SocketAddress& to,
                               std::string_view line, bool is_message) {
   std::string& slot = next_slot();
@@ -523,8 +553,7 @@ Result<void> UdpTransport::send(PeerId peer, const Message& message) {
                                                                : "not connected to the udp hub");
     const size_t payload = wire::payload_overhead(message) + message.text.size();
     if (auto r = check_size(message.text.size(), wire::kHeaderSize + payload); !r) return r;
-    const wire::Frame f = wire::message_to_frame(message);
-    queue_frame(kServerPeer, server_link_, nullptr, f.type, f.payload, true);
+    queue_message(kServerPeer, server_link_, nullptr, message);
     return {};
   }
   udp::Member* member = members_.find(peer);
@@ -538,8 +567,7 @@ Result<void> UdpTransport::send(PeerId peer, const Message& message) {
   }
   const size_t payload = wire::payload_overhead(message) + message.text.size();
   if (auto r = check_size(message.text.size(), wire::kHeaderSize + payload); !r) return r;
-  const wire::Frame f = wire::message_to_frame(message);
-  queue_frame(peer, *link, &member->address, f.type, f.payload, true);
+  queue_message(peer, *link, &member->address, message);
   return {};
 }
 

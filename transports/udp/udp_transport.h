@@ -96,6 +96,8 @@ class UdpTransport final : public Transport {
   void queue_frame(PeerId peer, Link& link, const net::SocketAddress* to, wire::FrameType type,
                    std::string_view payload, bool is_message, bool sequenced = true,
                    uint32_t seq = 0, uint64_t timestamp = 0);
+  // Queues a DATA/NOTICE frame for `message`, encoded straight into the send slot.
+  void queue_message(PeerId peer, Link& link, const net::SocketAddress* to, const Message& message);
   void queue_text(PeerId peer, Link& link, const net::SocketAddress& to, std::string_view line,
                   bool is_message);
   std::string& next_slot();
