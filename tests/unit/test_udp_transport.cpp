@@ -1,5 +1,6 @@
 // UdpTransport in-process: a server and clients (and raw UDP sockets playing nc -u or a
 // misbehaving peer) on one EventLoop over 127.0.0.1 with ephemeral ports. Every wait is bounded.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
@@ -226,6 +227,32 @@ TEST_F(UdpTransportTest, JoinWelcomeAndMessagesBothWays) {
   EXPECT_EQ(alice.transport->stats(UdpTransport::kServerPeer).messages_received, 2u);
   EXPECT_EQ(server_->peers().size(), 1u);
   EXPECT_FALSE(server_->send(99, Message::chat("x")).ok());
+}
+
+// Equal messages in one loop turn leave as segmentation-offload runs and come back as coalesced
+// buffers: above the socket it must still be one message per datagram, in order, counted singly.
+TEST_F(UdpTransportTest, BurstOfEqualMessagesArrivesInOrderAndCountsPerDatagram) {
+  start_server(server_config());
+  Client& alice = join_client("alice");
+  const PeerId id = server_rec_.up.at(0).id;
+  std::vector<std::string> sent;
+  for (size_t i = 0; i < 200; ++i) {
+    std::string text = fmt::format("m{:03}", i) + std::string(i == 199 ? 10 : 1200, '.');
+    ASSERT_TRUE(alice.transport->send(UdpTransport::kServerPeer, Message::chat(text)).ok());
+    sent.push_back(std::move(text));
+  }
+  ASSERT_TRUE(run_until(loop_, [&] { return server_rec_.messages.size() == sent.size(); }));
+  EXPECT_EQ(server_rec_.texts(), sent);
+  EXPECT_EQ(alice.transport->stats(UdpTransport::kServerPeer).messages_sent, sent.size());
+  EXPECT_EQ(server_->stats(id).messages_received, sent.size());
+  EXPECT_EQ(server_->stats(id).lost, 0u);
+
+  // A name longer than the frame allows is clipped the way message_to_frame clips it.
+  const std::string long_name(40, 'n');
+  ASSERT_TRUE(server_->send(id, Message::chat("named", long_name)).ok());
+  ASSERT_TRUE(run_until(loop_, [&] { return alice.rec.messages.size() == 1; }));
+  EXPECT_EQ(alice.rec.messages[0].second.from, long_name.substr(0, wire::kMaxNameLength));
+  EXPECT_EQ(alice.rec.messages[0].second.text, "named");
 }
 
 TEST_F(UdpTransportTest, BroadcastSkipsTheSender) {
