@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <regex>
 #include <thread>
 
@@ -164,6 +165,24 @@ RunRecord ratio(const std::string& what, const std::string& transport, const Run
   return r;
 }
 
+// A record whose `keys` are the medians over `rounds` (rounds without the key are skipped), so a
+// ratio compares typical rounds rather than whichever single round noise hit.
+RunRecord median_of(const std::vector<RunRecord>& rounds, const std::vector<std::string>& keys) {
+  RunRecord out = rounds.front();
+  for (const auto& key : keys) {
+    std::vector<double> values;
+    for (const auto& r : rounds)
+      if (r.metrics.contains(key) && r.metrics[key].is_number())
+        values.push_back(r.metrics[key].get<double>());
+    if (values.empty()) continue;
+    std::sort(values.begin(), values.end());
+    const size_t n = values.size();
+    out.metrics[key] = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  }
+  if (rounds.size() > 1) out.note = fmt::format("median of {} rounds", rounds.size());
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& progress) {
@@ -179,16 +198,25 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
     ro.transports = {transport};
     ro.sizes = {64};
     ro.duration_s = o.duration_s;
-    auto ours = run_rtt(ro, progress);
-    if (!ours) return ours.error();
-    add(*ours);
-    progress.show(fmt::format("compare: sockperf {} ...", transport));
-    RunRecord anchor = sockperf_rtt(scratch, transport, 64, o.duration_s);
-    runs.push_back(anchor);
-    ratios.push_back(ratio("rtt p50 at 64 B (lower is better)", transport, ours->front(), anchor,
-                           "p50_us", 1.05, true));
-    ratios.push_back(ratio("rtt p99 at 64 B (lower is better)", transport, ours->front(), anchor,
-                           "p99_us", 1.05, true));
+    std::vector<RunRecord> ours_rounds, anchor_rounds;
+    for (int round = 0; round < std::max(1, o.rtt_rounds); ++round) {
+      auto ours = run_rtt(ro, progress);
+      if (!ours) return ours.error();
+      add(*ours);
+      ours_rounds.push_back(ours->front());
+      progress.show(fmt::format("compare: sockperf {} (round {}) ...", transport, round + 1));
+      anchor_rounds.push_back(sockperf_rtt(scratch, transport, 64, o.duration_s));
+      runs.push_back(anchor_rounds.back());
+    }
+    const RunRecord ours = median_of(ours_rounds, {"p50_us", "p99_us"});
+    const RunRecord anchor = median_of(anchor_rounds, {"p50_us", "p99_us"});
+    ratios.push_back(
+        ratio("rtt p50 at 64 B (lower is better)", transport, ours, anchor, "p50_us", 1.05, true));
+    ratios.push_back(
+        ratio("rtt p99 at 64 B (lower is better)", transport, ours, anchor, "p99_us", 1.05, true));
+    for (auto it = ratios.end() - 2; it != ratios.end(); ++it)
+      if (it->note.empty() && ours_rounds.size() > 1)
+        it->note = fmt::format("medians of {} alternating rounds each", ours_rounds.size());
   }
 
   {

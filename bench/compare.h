@@ -15,6 +15,9 @@ namespace chat::bench {
 
 struct CompareOptions {
   double duration_s = 2.0;  // per rtt and stream measurement
+  // rtt alternates ours and sockperf this many times and compares medians: a burst of noise on a
+  // shared machine then lands on one round of one side, not on the whole comparison.
+  int rtt_rounds = 3;
   size_t fanout_clients = 50;
   size_t fanout_messages = 20;
 };

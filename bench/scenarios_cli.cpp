@@ -93,6 +93,9 @@ void register_compare(CLI::App* bench, int& exit_code) {
       ->capture_default_str();
   app->add_option("-d,--duration", o->duration_s, "seconds per rtt and stream measurement")
       ->capture_default_str();
+  app->add_option("--rtt-rounds", o->rtt_rounds,
+                  "alternating rtt rounds per tool (medians compared)")
+      ->capture_default_str();
   app->add_option("--fanout-clients", o->fanout_clients, "text clients in each hub")
       ->capture_default_str();
   app->add_option("--fanout-messages", o->fanout_messages, "messages per client")
@@ -126,7 +129,8 @@ Profile make_profile(bool full) {
   p.fanout_small.messages = full ? 50 : 10;
   p.fanout_large.clients = {1000};
   p.fanout_large.messages = full ? 3 : 1;
-  p.compare.duration_s = full ? 5.0 : 1.0;
+  p.compare.duration_s = full ? 3.0 : 1.0;
+  p.compare.rtt_rounds = full ? 5 : 3;
   p.compare.fanout_messages = full ? 50 : 10;
   return p;
 }

@@ -22,9 +22,9 @@ namespace chat::bench {
 struct StreamOptions {
   std::vector<std::string> transports = {"tcp", "udp"};
   std::vector<size_t> sizes = {64, 1400, 16384, 65000, 131072};
-  double rate_mps = 0;      // messages per second; 0: unlimited
-  double duration_s = 2.0;  // per point
-  int socket_buffer = 4 * 1024 * 1024;
+  double rate_mps = 0;                   // messages per second; 0: unlimited
+  double duration_s = 2.0;               // per point
+  int socket_buffer = 16 * 1024 * 1024;  // past rmem_max where allowed (SO_RCVBUFFORCE)
 };
 
 struct RateOptions {
@@ -32,8 +32,8 @@ struct RateOptions {
   double threshold_pct = 0.1;
   double trial_s = 1.0;
   int max_trials = 10;
-  double precision = 0.03;  // stop when the bracket is this fraction of its top
-  int socket_buffer = 4 * 1024 * 1024;
+  double precision = 0.03;               // stop when the bracket is this fraction of its top
+  int socket_buffer = 16 * 1024 * 1024;  // past rmem_max where allowed (SO_RCVBUFFORCE)
 };
 
 Result<std::vector<RunRecord>> run_stream(const StreamOptions& options, Progress& progress);

@@ -92,7 +92,10 @@ void set_nodelay(int fd) {
 }
 
 int set_receive_buffer(int fd, int bytes) {
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  // The FORCE variant passes net.core.rmem_max where we may (CAP_NET_ADMIN, as root); elsewhere
+  // the kernel caps the plain request at the limit.
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
   int got = 0;
   socklen_t len = sizeof got;
   ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
@@ -100,7 +103,8 @@ int set_receive_buffer(int fd, int bytes) {
 }
 
 int set_send_buffer(int fd, int bytes) {
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0)
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
   int got = 0;
   socklen_t len = sizeof got;
   ::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len);
