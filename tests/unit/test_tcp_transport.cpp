@@ -20,6 +20,7 @@
 #include "src/util/clock.h"
 #include "src/wire/frame_codec.h"
 #include "src/wire/message_codec.h"
+#include "tests/support/loop_runner.h"
 #include "transports/tcp/tcp_transport.h"
 
 namespace chat {
@@ -141,15 +142,7 @@ class TcpTransportTest : public ::testing::Test {
  protected:
   // Runs the loop until `done` holds or `timeout` passes; returns `done()`.
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 3000ms) {
-    if (done()) return true;
-    const net::TimerId deadline = loop_.run_after(timeout, [this] { loop_.stop(); });
-    const net::TimerId check = loop_.run_every(1ms, [this, &done] {
-      if (done()) loop_.stop();
-    });
-    loop_.run();
-    loop_.cancel(deadline);
-    loop_.cancel(check);
-    return done();
+    return testing::run_until(loop_, done, timeout);
   }
   // Runs the loop for a while to show that something does NOT happen.
   void run_for(std::chrono::milliseconds d) {

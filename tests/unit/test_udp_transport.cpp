@@ -16,6 +16,7 @@
 #include "src/net/socket.h"
 #include "src/wire/frame_codec.h"
 #include "src/wire/message_codec.h"
+#include "tests/support/loop_runner.h"
 #include "transports/udp/udp_transport.h"
 
 namespace chat {
@@ -24,19 +25,7 @@ namespace {
 using namespace std::chrono_literals;
 using wire::FrameType;
 
-// Runs the loop until `done()` holds or the deadline passes; returns done().
-bool run_until(net::EventLoop& loop, const std::function<bool()>& done,
-               std::chrono::milliseconds deadline = 3000ms) {
-  if (done()) return true;
-  const auto poll = loop.run_every(1ms, [&] {
-    if (done()) loop.stop();
-  });
-  const auto limit = loop.run_after(deadline, [&] { loop.stop(); });
-  loop.run();
-  loop.cancel(poll);
-  loop.cancel(limit);
-  return done();
-}
+using testing::run_until;
 
 struct Recorder {
   std::vector<PeerInfo> up;
