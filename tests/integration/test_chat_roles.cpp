@@ -206,6 +206,15 @@ TEST(Client, NamesAnUnknownHost) {
   EXPECT_TRUE(err);
 }
 
+TEST_P(ChatOver, ClientNoticesAVanishedServerAndExitsNonZero) {
+  auto s = server({"--mode", "hub", "--heartbeat-ms", "200", "--expiry-ms", "1000"});
+  auto alice = client(transport(), s.port, "alice");
+  ASSERT_TRUE(alice->wait_for_line("welcome alice"));
+  s.process->signal(SIGKILL);  // no goodbye: TCP sees the reset/EOF, UDP a port unreachable
+  EXPECT_EQ(alice->wait_exit(10000ms), 1);
+  EXPECT_TRUE(alice->wait_for_err_line("chat:", 1000ms));
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, ChatOver, ::testing::Values("tcp", "udp"),
                          [](const auto& info) { return info.param; });
 
