@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "bench/cli_util.h"
+#include "bench/placement.h"
 #include "bench/report.h"
 #include "bench/results.h"
 #include "bench/rtt.h"
@@ -30,6 +31,9 @@ void register_rtt(CLI::App* bench, int& exit_code) {
       ->capture_default_str();
   app->add_option("--target", o->target, "HOST:PORT of a running echo server (loopback only)");
   app->add_flag("--busy-poll", o->busy_poll, "spin instead of sleeping in epoll_wait");
+  app->add_flag_callback(
+      "--pin", [o] { o->placement = separate_cores(); },
+      "client on one core, echo server on another (as compare does)");
   app->callback([o, c, sizes, app, &exit_code] {
     o->transports = split_list(c->transports);
     o->sizes = parse_size_list(*sizes);

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/placement.h"
 #include "src/net/fd.h"
 
 namespace chat::bench {
@@ -63,14 +64,14 @@ Result<ListeningChild> start_listening(std::vector<std::string> argv, std::files
 
 Result<ListeningChild> start_chat_server(const ScratchDir& dir, const std::string& mode,
                                          const std::string& transport,
-                                         std::vector<std::string> extra) {
+                                         std::vector<std::string> extra, int cpu) {
   std::vector<std::string> argv = {self_executable(), "server",  "--mode", mode,
                                    "--transport",     transport, "--bind", "127.0.0.1",
                                    "--port",          "0",       "-q"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   const auto log = dir / fmt::format("server-{}-{}-{}.log", mode, transport,
                                      std::chrono::steady_clock::now().time_since_epoch().count());
-  return start_listening(std::move(argv), log);
+  return start_listening(pinned(std::move(argv), cpu), log);
 }
 
 uint16_t free_loopback_port(bool udp) {

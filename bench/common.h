@@ -52,7 +52,7 @@ Result<ListeningChild> start_listening(
 // `chat server --mode MODE --transport T --bind 127.0.0.1 --port 0 -q [extra...]`, this binary.
 Result<ListeningChild> start_chat_server(const ScratchDir& dir, const std::string& mode,
                                          const std::string& transport,
-                                         std::vector<std::string> extra = {});
+                                         std::vector<std::string> extra = {}, int cpu = -1);
 
 // A loopback port free at the moment of asking (for anchors that cannot take port 0).
 uint16_t free_loopback_port(bool udp);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "bench/fanout.h"
+#include "bench/placement.h"
 #include "bench/rtt.h"
 #include "bench/stream.h"
 
@@ -26,7 +27,7 @@ RunRecord missing(const std::string& scenario, const std::string& tool,
 
 // sockperf prints one-way latency (round trip / 2); we report round trips.
 RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size_t size,
-                       double duration_s) {
+                       double duration_s, const Placement& placement) {
   if (!program_in_path("sockperf"))
     return missing("rtt", "sockperf", transport, "sockperf is not installed");
   const uint16_t port = free_loopback_port(transport == "udp");
@@ -42,21 +43,22 @@ RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size
     server.push_back("--tcp");
     client.push_back("--tcp");
   }
-  const auto slog = dir / fmt::format("sockperf-server-{}.log", transport);
+  // Logs named per run (the port is new each time): a round must never read the last one's output.
+  const auto slog = dir / fmt::format("sockperf-server-{}-{}.log", transport, port);
   RunRecord r;
   r.scenario = "rtt";
   r.tool = "sockperf";
   r.transport = transport;
-  r.params = Json{{"size", size}, {"duration_s", duration_s}};
-  auto srv = Subprocess::spawn(server, slog, slog);
+  r.params = Json{{"size", size}, {"duration_s", duration_s}, {"placement", placement.describe()}};
+  auto srv = Subprocess::spawn(pinned(server, placement.server_cpu), slog, slog);
   if (!srv) return missing("rtt", "sockperf", transport, srv.error().message);
   // sockperf says it is ready when its receive loop starts ("... to block on socket(s)").
   if (!wait_for_line_in_file(slog, "block on", std::chrono::seconds(5), &*srv)) {
     r.note = "sockperf server did not start: " + read_file(slog).substr(0, 300);
     return r;
   }
-  const auto clog = dir / fmt::format("sockperf-client-{}.log", transport);
-  auto c = Subprocess::spawn(client, clog, clog);
+  const auto clog = dir / fmt::format("sockperf-client-{}-{}.log", transport, port);
+  auto c = Subprocess::spawn(pinned(client, placement.client_cpu), clog, clog);
   if (!c) return missing("rtt", "sockperf", transport, c.error().message);
   c->wait(std::chrono::seconds(static_cast<int>(duration_s) + 20));
   srv->stop();
@@ -90,7 +92,7 @@ RunRecord iperf3_stream(const ScratchDir& dir, const std::string& transport, siz
   if (!program_in_path("iperf3"))
     return missing("stream", "iperf3", transport, "iperf3 is not installed");
   const uint16_t port = free_loopback_port(false);
-  const auto slog = dir / fmt::format("iperf3-server-{}.log", transport);
+  const auto slog = dir / fmt::format("iperf3-server-{}-{}.log", transport, port);
   auto srv = Subprocess::spawn({"iperf3", "-s", "-B", "127.0.0.1", "-p", std::to_string(port)},
                                slog, slog);
   if (!srv) return missing("stream", "iperf3", transport, srv.error().message);
@@ -198,6 +200,9 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
     ro.transports = {transport};
     ro.sizes = {64};
     ro.duration_s = o.duration_s;
+    // Both tools get the same placement, so the comparison is of the programs, not of where the
+    // scheduler happened to put them.
+    ro.placement = separate_cores();
     std::vector<RunRecord> ours_rounds, anchor_rounds;
     for (int round = 0; round < std::max(1, o.rtt_rounds); ++round) {
       auto ours = run_rtt(ro, progress);
@@ -205,7 +210,7 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
       add(*ours);
       ours_rounds.push_back(ours->front());
       progress.show(fmt::format("compare: sockperf {} (round {}) ...", transport, round + 1));
-      anchor_rounds.push_back(sockperf_rtt(scratch, transport, 64, o.duration_s));
+      anchor_rounds.push_back(sockperf_rtt(scratch, transport, 64, o.duration_s, ro.placement));
       runs.push_back(anchor_rounds.back());
     }
     const RunRecord ours = median_of(ours_rounds, {"p50_us", "p99_us"});
@@ -214,6 +219,14 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
         ratio("rtt p50 at 64 B (lower is better)", transport, ours, anchor, "p50_us", 1.05, true));
     ratios.push_back(
         ratio("rtt p99 at 64 B (lower is better)", transport, ours, anchor, "p99_us", 1.05, true));
+    // For the record, not for a ratio: the same client spinning instead of sleeping, which takes
+    // the wake-up (most of a loopback round trip on a VM) out of the picture.
+    RttOptions spin = ro;
+    spin.busy_poll = true;
+    if (auto spun = run_rtt(spin, progress); spun && !spun->empty()) {
+      spun->front().note = "chat client busy-polls (spins) instead of sleeping: no ratio, context";
+      add(*spun);
+    }
     for (auto it = ratios.end() - 2; it != ratios.end(); ++it)
       if (it->note.empty() && ours_rounds.size() > 1)
         it->note = fmt::format("medians of {} alternating rounds each", ours_rounds.size());

@@ -21,6 +21,7 @@ struct PointResult {
 PointResult measure_point(const RttOptions& o, const std::string& transport, const HostPort& server,
                           size_t size, Progress& progress) {
   PointResult out;
+  const ScopedAffinity pin(o.placement.client_cpu);
   net::EventLoop loop;
   LinkOptions link;
   link.transport = transport;
@@ -129,7 +130,7 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
         return make_error("rtt: only loopback targets are measured (127.0.0.0/8, ::1)");
       server = *hp;
     } else {
-      auto started = start_chat_server(scratch, "echo", transport);
+      auto started = start_chat_server(scratch, "echo", transport, {}, o.placement.server_cpu);
       if (!started) return started.error();
       echo = std::move(*started);
       server.port = echo.port;
@@ -145,6 +146,7 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
                       {"warmup", o.warmup},
                       {"timeout_ms", o.timeout_ms},
                       {"busy_poll", o.busy_poll},
+                      {"placement", o.placement.describe()},
                       {"server", o.target.empty() ? "chat server --mode echo" : o.target}};
       if (size > limit) {
         r.note = fmt::format("size above the {} message limit", transport);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/common.h"
+#include "bench/placement.h"
 #include "bench/results.h"
 
 namespace chat::bench {
@@ -22,6 +23,7 @@ struct RttOptions {
   double max_seconds = 60;  // hard cap per point whatever the count
   std::string target;       // HOST:PORT of a running echo server; empty: start our own
   bool busy_poll = false;   // spin the loop instead of sleeping in epoll_wait
+  Placement placement;      // pin client and server to cores (see placement.h); default unpinned
 };
 
 Result<std::vector<RunRecord>> run_rtt(const RttOptions& options, Progress& progress);

@@ -1,0 +1,62 @@
+#include "bench/placement.h"
+
+#include <sched.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "bench/subprocess.h"
+
+namespace chat::bench {
+
+std::string Placement::describe() const {
+  if (!active()) return "unpinned";
+  return fmt::format("client on cpu {}, server on cpu {}", client_cpu, server_cpu);
+}
+
+Placement separate_cores() {
+  Placement p;
+  if (!program_in_path("taskset")) return p;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return p;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &set)) continue;
+    if (p.client_cpu < 0) {
+      p.client_cpu = cpu;
+    } else {
+      p.server_cpu = cpu;
+      return p;
+    }
+  }
+  return Placement{};
+}
+
+std::vector<std::string> pinned(std::vector<std::string> argv, int cpu) {
+  if (cpu < 0) return argv;
+  argv.insert(argv.begin(), {"taskset", "-c", std::to_string(cpu)});
+  return argv;
+}
+
+ScopedAffinity::ScopedAffinity(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t old;
+  if (::sched_getaffinity(0, sizeof old, &old) != 0) return;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (::sched_setaffinity(0, sizeof one, &one) != 0) return;
+  saved_.resize(sizeof old);
+  std::memcpy(saved_.data(), &old, sizeof old);
+  restore_ = true;
+}
+
+ScopedAffinity::~ScopedAffinity() {
+  if (!restore_) return;
+  cpu_set_t old;
+  std::memcpy(&old, saved_.data(), sizeof old);
+  ::sched_setaffinity(0, sizeof old, &old);
+}
+
+}  // namespace chat::bench
