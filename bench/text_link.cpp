@@ -63,7 +63,7 @@ void TextLink::update_interest() {
   const bool want = !up_ || !out_.empty();
   if (want != want_write_ && fd_.valid()) {
     want_write_ = want;
-    loop_.modify(fd_.get(), EPOLLIN | (want ? EPOLLOUT : 0));
+    loop_.modify(fd_.get(), want ? EPOLLIN | EPOLLOUT : uint32_t{EPOLLIN});
   }
 }
 

@@ -11,7 +11,7 @@ namespace {
 TEST(BenchPayload, TextPayloadRoundTripsInsideRelayedLines) {
   const std::string p = make_text_payload(42, 7, 0x123456789abcULL, 64);
   EXPECT_EQ(p.size(), 64u);
-  for (const std::string line : {p, "<user3> " + p, "[b42] " + p}) {
+  for (const std::string& line : {p, "<user3> " + p, "[b42] " + p}) {
     auto t = parse_text_payload(line);
     ASSERT_TRUE(t.has_value()) << line;
     EXPECT_EQ(t->sender, 42u);
@@ -52,7 +52,10 @@ TEST(BenchPayload, SinkCountersFromSyntheticStream) {
     ++swaps;
   }
   uint64_t now = 1'000'000;
-  for (uint32_t s : order) t.record(s, now - 5000, now += 10'000);
+  for (uint32_t s : order) {
+    now += 10'000;
+    t.record(s, now - 15'000, now);
+  }
   EXPECT_EQ(t.lost(), 100u);
   EXPECT_EQ(t.duplicates() + t.stale(), 40u);
   EXPECT_EQ(t.reordered(), swaps);
