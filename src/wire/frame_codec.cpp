@@ -75,16 +75,27 @@ std::string_view decode_status_text(DecodeStatus status) {
   return "?";
 }
 
-void encode_frame(const Frame& frame, std::string& out) {
-  out.reserve(out.size() + kHeaderSize + frame.payload.size());
+void encode_header(FrameType type, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
+                   uint32_t payload_length, std::string& out) {
   out.push_back(static_cast<char>(kMagic0));
   out.push_back(static_cast<char>(kMagic1));
   out.push_back(static_cast<char>(kWireVersion));
-  out.push_back(static_cast<char>(frame.type));
-  put_u32(out, frame.sender);
-  put_u32(out, frame.seq);
-  put_u64(out, frame.timestamp_ns);
-  put_u32(out, static_cast<uint32_t>(frame.payload.size()));
+  out.push_back(static_cast<char>(type));
+  put_u32(out, sender);
+  put_u32(out, seq);
+  put_u64(out, timestamp_ns);
+  put_u32(out, payload_length);
+}
+
+void stamp_seq(uint8_t* frame, uint32_t seq) {
+  constexpr size_t kSeqOffset = 8;  // see the layout in frame.h
+  for (int i = 0; i < 4; ++i) frame[kSeqOffset + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
+}
+
+void encode_frame(const Frame& frame, std::string& out) {
+  out.reserve(out.size() + kHeaderSize + frame.payload.size());
+  encode_header(frame.type, frame.sender, frame.seq, frame.timestamp_ns,
+                static_cast<uint32_t>(frame.payload.size()), out);
   out.append(frame.payload);
 }
 

@@ -38,6 +38,12 @@ inline bool looks_framed(uint8_t first_byte) {
 // Appends the encoded frame to `out`. The caller checks payload size against its limit first
 // (see check_payload_size); encoding never fails.
 void encode_frame(const Frame& frame, std::string& out);
+// Overwrites the sequence number of an encoded frame in place: a broadcast encodes once and only
+// stamps each link's number.
+void stamp_seq(uint8_t* frame, uint32_t seq);
+// Appends just the 24-byte header; the caller appends exactly `payload_length` bytes after it.
+void encode_header(FrameType type, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
+                   uint32_t payload_length, std::string& out);
 std::string encode_frame(const Frame& frame);
 
 // Stream decoding (TCP): decodes one frame from the front of `bytes` into `frame`.

@@ -1,23 +1,48 @@
 #include "src/wire/message_codec.h"
 
+#include "src/wire/frame_codec.h"
+
 #include <fmt/format.h>
 
 namespace chat::wire {
 
+namespace {
+
+FrameType frame_type_of(const Message& m) {
+  return m.kind == MessageKind::kNotice ? FrameType::kNotice : FrameType::kData;
+}
+
+// The one place the payload layout lives: [u8 name length][name][text] for chat, text for notices.
+void append_payload(const Message& m, std::string& out) {
+  if (m.kind == MessageKind::kChat) {
+    const size_t name_len = std::min(m.from.size(), kMaxNameLength);
+    out.push_back(static_cast<char>(name_len));
+    out.append(m.from, 0, name_len);
+  }
+  out.append(m.text);
+}
+
+size_t payload_size(const Message& m) {
+  return (m.kind == MessageKind::kChat ? 1 + std::min(m.from.size(), kMaxNameLength) : 0) +
+         m.text.size();
+}
+
+}  // namespace
+
 Frame message_to_frame(const Message& m) {
   Frame f;
-  if (m.kind == MessageKind::kNotice) {
-    f.type = FrameType::kNotice;
-    f.payload = m.text;
-    return f;
-  }
-  f.type = FrameType::kData;
-  const size_t name_len = std::min(m.from.size(), kMaxNameLength);
-  f.payload.reserve(1 + name_len + m.text.size());
-  f.payload.push_back(static_cast<char>(name_len));
-  f.payload.append(m.from, 0, name_len);
-  f.payload.append(m.text);
+  f.type = frame_type_of(m);
+  f.payload.reserve(payload_size(m));
+  append_payload(m, f.payload);
   return f;
+}
+
+void encode_message_frame(const Message& m, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
+                          std::string& out) {
+  const size_t size = payload_size(m);
+  out.reserve(out.size() + kHeaderSize + size);
+  encode_header(frame_type_of(m), sender, seq, timestamp_ns, static_cast<uint32_t>(size), out);
+  append_payload(m, out);
 }
 
 Result<Message> frame_to_message(const Frame& f) {

@@ -20,6 +20,11 @@ inline size_t payload_overhead(const Message& m) {
 // Builds the frame (type, payload) for a message; sender/seq/timestamp are the transport's.
 Frame message_to_frame(const Message& m);
 
+// Appends the whole encoded frame for a message to `out` in one pass: the text is copied once,
+// straight into the output, with no intermediate Frame. This is the transports' send path.
+void encode_message_frame(const Message& m, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
+                          std::string& out);
+
 // Decodes a DATA or NOTICE frame's payload into a message.
 Result<Message> frame_to_message(const Frame& f);
 

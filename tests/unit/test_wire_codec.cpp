@@ -153,6 +153,29 @@ TEST(MessageCodec, RejectsANameLengthThatDoesNotFit) {
   EXPECT_FALSE(frame_to_message(f).ok());
 }
 
+TEST(MessageCodec, OnePassEncodingMatchesTheFrameRoute) {
+  for (const Message& m : {Message::chat("hi there", "alice"), Message::notice("bob joined"),
+                           Message::chat(std::string(1400, 'x'), std::string(40, 'n'))}) {
+    Frame f = message_to_frame(m);
+    f.sender = 7;
+    f.seq = 9;
+    f.timestamp_ns = 11;
+    std::string direct = "prefix";
+    encode_message_frame(m, 7, 9, 11, direct);
+    EXPECT_EQ(direct, "prefix" + encode_frame(f));
+  }
+}
+
+TEST(FrameCodec, StampSeqRewritesOnlyTheSequenceNumber) {
+  std::string bytes = encode_frame(sample());
+  stamp_seq(reinterpret_cast<uint8_t*>(bytes.data()), 0x01020304);
+  Frame out;
+  ASSERT_EQ(decode_stream(as_bytes(bytes), 1024, out).status, DecodeStatus::kOk);
+  Frame expected = sample();
+  expected.seq = 0x01020304;
+  EXPECT_EQ(out, expected);
+}
+
 TEST(MessageCodec, LinesForTextPeers) {
   EXPECT_EQ(message_to_line(Message::chat("hi", "alice")), "alice: hi");
   EXPECT_EQ(message_to_line(Message::chat("hi")), "hi");

@@ -24,17 +24,9 @@ constexpr size_t kReadBudgetBytes = 1024 * 1024;
 constexpr size_t kKeepInputBytes = 128 * 1024;
 // How long a closing link may take to flush its goodbye before we drop what is left.
 constexpr std::chrono::milliseconds kCloseLinger{1000};
-// Where the sequence number sits in an encoded frame (frame.h), so a broadcast encodes once and
-// only stamps each link's number.
-constexpr size_t kSeqOffset = 8;
-
 // Messages below this are gathered per link and flushed once per loop turn; larger ones are sent at
 // once, straight from the caller's bytes when nothing is queued, to save a copy.
 constexpr size_t kCoalesceBelow = 16 * 1024;
-
-void put_u32(std::string& bytes, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
-}
 
 }  // namespace
 
@@ -326,12 +318,8 @@ Result<void> TcpTransport::check_size(const Message& m) const {
 }
 
 void TcpTransport::encode_frame_for(TcpConnection& c, const Message& m, std::string& out) {
-  wire::Frame f = wire::message_to_frame(m);
-  f.sender = own_sender();
-  f.seq = c.take_seq();
-  f.timestamp_ns = now_ns();
   out.clear();
-  wire::encode_frame(f, out);
+  wire::encode_message_frame(m, own_sender(), c.take_seq(), now_ns(), out);
 }
 
 Result<void> TcpTransport::queue(TcpConnection& c, std::string_view bytes) {
@@ -434,7 +422,8 @@ size_t TcpTransport::broadcast(const Message& message, PeerId except) {
         encode_frame_for(*c, message, send_bytes_);
         have_frame = true;
       } else {
-        put_u32(send_bytes_, kSeqOffset, c->take_seq());
+        // Encoded once for the whole room; each link only gets its own sequence number.
+        wire::stamp_seq(reinterpret_cast<uint8_t*>(send_bytes_.data()), c->take_seq());
       }
       if (queue(*c, send_bytes_)) ++sent;
     } else {

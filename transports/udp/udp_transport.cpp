@@ -31,16 +31,6 @@ std::string seconds_text(std::chrono::milliseconds d) {
   return fmt::format("{:g} s", static_cast<double>(d.count()) / 1000.0);
 }
 
-void put_u32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-
-constexpr size_t kSeqOffset = 8;      // frame.h: the sequence number's place in the header
-constexpr size_t kLengthOffset = 20;  // frame.h: the payload length's place in the header
-
 std::span<const uint8_t> bytes_of(std::string_view s) {
   return wire::as_bytes(s);
 }
@@ -466,26 +456,9 @@ void UdpTransport::queue_frame(PeerId peer, Link& link, const net::SocketAddress
 void UdpTransport::queue_message(PeerId peer, Link& link, const net::SocketAddress* to,
                                  const Message& message) {
   std::string& slot = next_slot();
-  // The header alone, then the payload written straight into the slot: one copy of the text
-  // instead of three (message_to_frame, the Frame's payload, the encoding) and no allocation.
-  // The payload layout must stay message_to_frame's (src/wire/message_codec.cpp).
-  wire::Frame f;
-  const bool chat = message.kind == MessageKind::kChat;
-  f.type = chat ? FrameType::kData : FrameType::kNotice;
-  f.sender = config_.side == Side::kServer ? 0 : my_id_;
   const uint64_t now = now_ns();
-  f.seq = link.send_seq++;
-  f.timestamp_ns = now;
-  const size_t name_len = chat ? std::min(message.from.size(), wire::kMaxNameLength) : 0;
-  const size_t payload = (chat ? 1 + name_len : 0) + message.text.size();
-  slot.reserve(wire::kHeaderSize + payload);
-  wire::encode_frame(f, slot);
-  if (chat) {
-    slot.push_back(static_cast<char>(name_len));
-    slot.append(message.from, 0, name_len);
-  }
-  slot.append(message.text);
-  put_u32(reinterpret_cast<uint8_t*>(slot.data()) + kLengthOffset, static_cast<uint32_t>(payload));
+  wire::encode_message_frame(message, config_.side == Side::kServer ? 0 : my_id_, link.send_seq++,
+                             now, slot);
   link.last_sent = to_time_point(now);
   commit_slot(peer, to, true);
 }
@@ -612,7 +585,7 @@ size_t UdpTransport::broadcast(const Message& message, PeerId except) {
       // One encoding for everyone; only the per-link sequence number differs.
       auto& head = heads_[out_.size()];
       std::memcpy(head.data(), shared_frame_.data(), wire::kHeaderSize);
-      put_u32(head.data() + kSeqOffset, link->send_seq++);
+      wire::stamp_seq(head.data(), link->send_seq++);
       out_.push_back(udp::OutboundDatagram{head, body, &m.address});
     }
     link->last_sent = now;
@@ -642,7 +615,7 @@ void UdpTransport::send_control_to_members(wire::FrameType type, bool only_idle,
     if (!link || (only_idle && now - link->last_sent < config_.heartbeat)) continue;
     auto& head = heads_[out_.size()];
     std::memcpy(head.data(), shared_frame_.data(), wire::kHeaderSize);
-    put_u32(head.data() + kSeqOffset, link->send_seq++);
+    wire::stamp_seq(head.data(), link->send_seq++);
     out_.push_back(udp::OutboundDatagram{head, {}, &m.address});
     link->last_sent = now;
     out_links_.push_back(link);
