@@ -1,0 +1,148 @@
+// UdpTransport, membership changes, timers and shutdown: close, expiry, heartbeats, refusals.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "transports/udp/udp_transport.h"
+#include "transports/udp/udp_transport_internal.h"
+
+namespace chat {
+namespace {
+
+using udp::detail::seconds_text;
+using wire::FrameType;
+
+}  // namespace
+
+void UdpTransport::remove_member(PeerId id) {
+  flush_pending();  // queued datagrams for it still carry its address and link
+  members_.leave(id);
+  links_.erase(id);
+}
+
+void UdpTransport::close(PeerId peer, std::string_view reason) {
+  if (stopped_) return;
+  const std::string why(reason);
+  if (config_.side == Side::kClient) {
+    if (peer != kServerPeer) return;
+    if (client_state_ != ClientState::kJoined && client_state_ != ClientState::kJoining) return;
+    queue_frame(kServerPeer, server_link_, nullptr, FrameType::kLeave, why, false);
+    flush_pending();
+    client_down(DownReason::kClosed, why);
+    return;
+  }
+  udp::Member* m = members_.find(peer);
+  Link* link = find_link(peer);
+  if (!m || !link) return;
+  if (m->text) {
+    if (!why.empty()) queue_text(peer, *link, m->address, why, false);
+  } else {
+    queue_frame(peer, *link, &m->address, FrameType::kLeave, why, false);
+  }
+  remove_member(peer);
+  if (callbacks_.on_peer_down) callbacks_.on_peer_down(peer, DownReason::kClosed, why);
+}
+
+void UdpTransport::on_tick() {
+  if (stopped_) return;
+  const auto now = udp::SteadyClock::now();
+  if (config_.side == Side::kServer)
+    server_tick(now);
+  else
+    client_tick(now);
+}
+
+void UdpTransport::server_tick(udp::TimePoint now) {
+  flush_pending();
+  for (const udp::Member& m : members_.expire(now)) {
+    links_.erase(m.id);
+    if (stopped_) return;
+    if (callbacks_.on_peer_down)
+      callbacks_.on_peer_down(m.id, DownReason::kTimedOut,
+                              fmt::format("silent for {}", seconds_text(m.text ? config_.text_expiry
+                                                                               : config_.expiry)));
+  }
+  if (!stopped_) send_control_to_members(FrameType::kHeartbeat, true, now);
+}
+
+void UdpTransport::client_tick(udp::TimePoint now) {
+  if (client_state_ != ClientState::kJoined) return;
+  if (now - server_heard_ >= config_.expiry) {
+    client_down(DownReason::kTimedOut,
+                fmt::format("server silent for {}", seconds_text(config_.expiry)));
+    return;
+  }
+  if (now - server_link_.last_sent >= config_.heartbeat) {
+    queue_frame(kServerPeer, server_link_, nullptr, FrameType::kHeartbeat, {}, false);
+    flush_pending();
+  }
+}
+
+void UdpTransport::send_join() {
+  if (client_state_ != ClientState::kJoining || !io_) return;
+  queue_frame(kServerPeer, server_link_, nullptr, FrameType::kJoin, config_.name, false);
+  flush_pending();
+}
+
+void UdpTransport::schedule_refused() {
+  if (refused_pending_) return;
+  refused_pending_ = true;
+  // Handled outside the send or receive that noticed it, so no callback runs inside send().
+  defer_guarded([this] {
+    refused_pending_ = false;
+    on_refused();
+  });
+}
+
+void UdpTransport::on_refused() {
+  if (stopped_) return;
+  if (client_state_ == ClientState::kJoining) {
+    // "localhost" may resolve to ::1 while the hub listens on 127.0.0.1 only: try the next one.
+    ++candidate_;
+    if (candidate_ < candidates_.size() && open_client_socket()) {
+      send_join();
+      return;
+    }
+    client_down(DownReason::kRefused,
+                fmt::format("nothing listening on udp {} (port unreachable)", hub_text()));
+  } else if (client_state_ == ClientState::kJoined) {
+    client_down(DownReason::kError,
+                fmt::format("udp hub at {} went away (port unreachable)", hub_text()));
+  }
+}
+
+void UdpTransport::client_down(DownReason reason, const std::string& why) {
+  if (client_state_ == ClientState::kDown || client_state_ == ClientState::kIdle) return;
+  client_state_ = ClientState::kDown;
+  stop_timers();
+  flush_pending();
+  if (io_) io_->unwatch();
+  if (!stopped_ && callbacks_.on_peer_down) callbacks_.on_peer_down(kServerPeer, reason, why);
+}
+
+void UdpTransport::shutdown(std::chrono::milliseconds /*linger*/, std::function<void()> done) {
+  // Datagrams leave at once, so there is no queue to linger over: say goodbye and close.
+  if (!stopped_ && io_) {
+    if (config_.side == Side::kServer) {
+      send_control_to_members(FrameType::kLeave, false, udp::SteadyClock::now());
+    } else if (client_state_ == ClientState::kJoined || client_state_ == ClientState::kJoining) {
+      queue_frame(kServerPeer, server_link_, nullptr, FrameType::kLeave, {}, false);
+    }
+    flush_pending();
+  }
+  stopped_ = true;
+  stop_timers();
+  if (config_.side == Side::kClient && client_state_ != ClientState::kIdle)
+    client_state_ = ClientState::kDown;
+  if (io_) {
+    io_->unwatch();
+    // We may be inside a receive batch whose buffers the socket owns: close it after the batch.
+    loop_.defer([io = std::shared_ptr<udp::DatagramIo>(std::move(io_))] {});
+  }
+  if (done) loop_.defer(std::move(done));
+}
+
+}  // namespace chat

@@ -1,0 +1,258 @@
+// UdpTransport, sending: size checks, the send queue and its batched flush, send and broadcast.
+#include <cerrno>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "src/util/clock.h"
+#include "src/wire/message_codec.h"
+#include "transports/udp/udp_transport.h"
+#include "transports/udp/udp_transport_internal.h"
+
+namespace chat {
+namespace {
+
+using udp::detail::bytes_of;
+using udp::detail::to_time_point;
+using wire::FrameType;
+
+constexpr size_t kSendQueueLimit = 64;  // queued datagrams that trigger an immediate flush
+
+}  // namespace
+
+Result<void> UdpTransport::check_size(size_t text_size, size_t datagram_size) const {
+  if (datagram_size <= wire::kHeaderSize + max_payload_ && datagram_size <= wire::kMaxUdpDatagram)
+    return {};
+  if (max_payload_ < wire::kMaxUdpFramePayload)
+    return make_error(
+        fmt::format("message of {} bytes exceeds the configured maximum payload of {} bytes",
+                    text_size, max_payload_));
+  return make_error(fmt::format(
+      "message of {} bytes cannot fit one UDP datagram ({} bytes with framing; IPv4 limit: "
+      "65,507 bytes per datagram)",
+      text_size, datagram_size));
+}
+
+std::string& UdpTransport::next_slot() {
+  if (pending_.size() >= kSendQueueLimit) flush_pending();
+  if (slots_.size() <= pending_.size()) slots_.resize(pending_.size() + 1);
+  std::string& slot = slots_[pending_.size()];
+  slot.clear();
+  return slot;
+}
+
+void UdpTransport::commit_slot(PeerId peer, const net::SocketAddress* to, bool is_message) {
+  pending_.push_back(Pending{peer, is_message, to != nullptr, to ? *to : net::SocketAddress{}});
+  if (!flush_scheduled_) {
+    flush_scheduled_ = true;
+    defer_guarded([this] {
+      flush_scheduled_ = false;
+      flush_pending();
+    });
+  }
+}
+
+void UdpTransport::queue_frame(PeerId peer, Link& link, const net::SocketAddress* to,
+                               wire::FrameType type, std::string_view payload, bool is_message,
+                               bool sequenced, uint32_t seq, uint64_t timestamp) {
+  std::string& slot = next_slot();
+  wire::Frame f;
+  f.type = type;
+  f.sender = config_.side == Side::kServer ? (type == FrameType::kWelcome ? peer : 0) : my_id_;
+  const uint64_t now = now_ns();
+  f.seq = sequenced ? link.send_seq++ : seq;
+  f.timestamp_ns = sequenced ? now : timestamp;
+  f.payload.assign(payload);
+  wire::encode_frame(f, slot);
+  link.last_sent = to_time_point(now);
+  commit_slot(peer, to, is_message);
+}
+
+void UdpTransport::queue_message(PeerId peer, Link& link, const net::SocketAddress* to,
+                                 const Message& message) {
+  std::string& slot = next_slot();
+  const uint64_t now = now_ns();
+  wire::encode_message_frame(message, config_.side == Side::kServer ? 0 : my_id_, link.send_seq++,
+                             now, slot);
+  link.last_sent = to_time_point(now);
+  commit_slot(peer, to, true);
+}
+
+void UdpTransport::queue_text(PeerId peer, Link& link, const net::SocketAddress& to,
+                              std::string_view line, bool is_message) {
+  std::string& slot = next_slot();
+  slot.append(line);
+  slot.push_back('\n');
+  link.last_sent = to_time_point(now_ns());
+  commit_slot(peer, &to, is_message);
+}
+
+void UdpTransport::flush_pending() {
+  if (pending_.empty() || !io_) {
+    pending_.clear();
+    return;
+  }
+  out_.clear();
+  out_links_.clear();
+  out_is_message_.clear();
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    const Pending& p = pending_[i];
+    out_.push_back(udp::OutboundDatagram{{}, bytes_of(slots_[i]), p.has_address ? &p.to : nullptr});
+    out_links_.push_back(find_link(p.peer));
+    out_is_message_.push_back(p.message);
+  }
+  pending_.clear();
+  send_batch();
+}
+
+void UdpTransport::send_batch() {
+  const std::span<const udp::OutboundDatagram> batch = out_;
+  size_t i = 0;
+  while (i < batch.size()) {
+    const udp::SendOutcome r = io_->send(batch.subspan(i));
+    for (size_t k = i; k < i + r.sent; ++k) {
+      if (Link* link = out_links_[k]) {
+        link->stats.bytes_sent += batch[k].head.size() + batch[k].body.size();
+        link->stats.messages_sent += out_is_message_[k];
+      }
+    }
+    i += r.sent;
+    if (i >= batch.size()) break;
+    // UDP is lossy by nature: what the kernel will not take now is dropped, never queued.
+    const bool buffer_full = r.error == EAGAIN || r.error == EWOULDBLOCK || r.error == ENOBUFS;
+    const size_t failed = buffer_full ? batch.size() - i : 1;
+    for (size_t k = i; k < i + failed; ++k)
+      if (Link* link = out_links_[k]) ++link->stats.dropped;
+    if (r.error == ECONNREFUSED && config_.side == Side::kClient)
+      schedule_refused();
+    else if (!buffer_full)
+      spdlog::debug("udp: send to {}: {}", batch[i].to ? batch[i].to->to_string() : "the hub",
+                    net::errno_text(r.error));
+    i += failed;
+  }
+}
+
+Result<void> UdpTransport::send(PeerId peer, const Message& message) {
+  if (stopped_) return make_error("udp transport is shut down");
+  if (config_.side == Side::kClient) {
+    if (peer != kServerPeer) return make_error(fmt::format("no such peer {}", peer));
+    if (client_state_ != ClientState::kJoined)
+      return make_error(client_state_ == ClientState::kJoining ? "not admitted to the udp hub yet"
+                                                               : "not connected to the udp hub");
+    const size_t payload = wire::payload_overhead(message) + message.text.size();
+    if (auto r = check_size(message.text.size(), wire::kHeaderSize + payload); !r) return r;
+    queue_message(kServerPeer, server_link_, nullptr, message);
+    return {};
+  }
+  udp::Member* member = members_.find(peer);
+  Link* link = find_link(peer);
+  if (!member || !link) return make_error(fmt::format("no such peer {}", peer));
+  if (member->text) {
+    const std::string line = wire::message_to_line(message);
+    if (auto r = check_size(message.text.size(), line.size() + 1); !r) return r;
+    queue_text(peer, *link, member->address, line, true);
+    return {};
+  }
+  const size_t payload = wire::payload_overhead(message) + message.text.size();
+  if (auto r = check_size(message.text.size(), wire::kHeaderSize + payload); !r) return r;
+  queue_message(peer, *link, &member->address, message);
+  return {};
+}
+
+size_t UdpTransport::broadcast(const Message& message, PeerId except) {
+  if (stopped_) return 0;
+  if (config_.side == Side::kClient) {
+    if (except == kServerPeer) return 0;
+    return send(kServerPeer, message).ok() ? 1 : 0;
+  }
+  const size_t payload = wire::payload_overhead(message) + message.text.size();
+  if (auto r = check_size(message.text.size(), wire::kHeaderSize + payload); !r) {
+    spdlog::warn("udp: broadcast not sent: {}", r.error().message);
+    return 0;
+  }
+  flush_pending();  // keep per-link order: anything queued earlier goes first
+  wire::Frame f = wire::message_to_frame(message);
+  f.timestamp_ns = now_ns();
+  shared_frame_.clear();
+  wire::encode_frame(f, shared_frame_);
+  const auto body = bytes_of(shared_frame_).subspan(wire::kHeaderSize);
+  bool line_ready = false;
+  bool line_fits = true;
+
+  const auto now = to_time_point(f.timestamp_ns);
+  const auto members = members_.members();
+  heads_.resize(members.size());
+  out_.clear();
+  out_links_.clear();
+  for (const udp::Member& m : members) {
+    if (m.id == except) continue;
+    Link* link = find_link(m.id);
+    if (!link) continue;
+    if (m.text) {
+      if (!line_ready) {
+        line_ready = true;
+        shared_line_ = wire::message_to_line(message) + "\n";
+        line_fits = shared_line_.size() <= wire::kMaxUdpDatagram;
+      }
+      if (!line_fits) continue;
+      out_.push_back(udp::OutboundDatagram{{}, bytes_of(shared_line_), &m.address});
+    } else {
+      // One encoding for everyone; only the per-link sequence number differs.
+      auto& head = heads_[out_.size()];
+      std::memcpy(head.data(), shared_frame_.data(), wire::kHeaderSize);
+      wire::stamp_seq(head.data(), link->send_seq++);
+      out_.push_back(udp::OutboundDatagram{head, body, &m.address});
+    }
+    link->last_sent = now;
+    out_links_.push_back(link);
+  }
+  out_is_message_.assign(out_.size(), 1);
+  if (!out_.empty()) send_batch();
+  return out_.size();
+}
+
+void UdpTransport::send_control_to_members(wire::FrameType type, bool only_idle,
+                                           udp::TimePoint now) {
+  if (!io_) return;
+  flush_pending();
+  wire::Frame f;
+  f.type = type;
+  f.timestamp_ns = now_ns();
+  shared_frame_.clear();
+  wire::encode_frame(f, shared_frame_);
+  const auto members = members_.members();
+  heads_.resize(members.size());
+  out_.clear();
+  out_links_.clear();
+  for (const udp::Member& m : members) {
+    if (m.text) continue;  // a terminal would show our frames as garbage
+    Link* link = find_link(m.id);
+    if (!link || (only_idle && now - link->last_sent < config_.heartbeat)) continue;
+    auto& head = heads_[out_.size()];
+    std::memcpy(head.data(), shared_frame_.data(), wire::kHeaderSize);
+    wire::stamp_seq(head.data(), link->send_seq++);
+    out_.push_back(udp::OutboundDatagram{head, {}, &m.address});
+    link->last_sent = now;
+    out_links_.push_back(link);
+  }
+  out_is_message_.assign(out_.size(), 0);
+  if (!out_.empty()) send_batch();
+}
+
+void UdpTransport::ping(PeerId peer) {
+  if (stopped_) return;
+  if (config_.side == Side::kClient) {
+    if (peer == kServerPeer && client_state_ == ClientState::kJoined)
+      queue_frame(kServerPeer, server_link_, nullptr, FrameType::kPing, {}, false);
+    return;
+  }
+  udp::Member* m = members_.find(peer);
+  Link* link = find_link(peer);
+  if (m && link && !m->text) queue_frame(peer, *link, &m->address, FrameType::kPing, {}, false);
+}
+
+}  // namespace chat
