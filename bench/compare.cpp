@@ -229,7 +229,8 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
     }
     for (auto it = ratios.end() - 2; it != ratios.end(); ++it)
       if (it->note.empty() && ours_rounds.size() > 1)
-        it->note = fmt::format("medians of {} alternating rounds each", ours_rounds.size());
+        it->note = fmt::format("medians of {} alternating rounds each; both tools {}",
+                               ours_rounds.size(), ro.placement.describe());
   }
 
   {
