@@ -20,7 +20,7 @@
 #include "src/util/clock.h"
 #include "src/wire/frame_codec.h"
 #include "src/wire/message_codec.h"
-#include "tests/support/loop_runner.h"
+#include "tests/support/transport_harness.h"
 #include "transports/tcp/tcp_transport.h"
 
 namespace chat {
@@ -149,13 +149,7 @@ class TcpTransportTest : public ::testing::Test {
     run_until([] { return false; }, d);
   }
 
-  TransportConfig server_config() {
-    TransportConfig c;
-    c.side = Side::kServer;
-    c.bind = "127.0.0.1";
-    c.port = 0;
-    return c;
-  }
+  TransportConfig server_config() { return testing::loopback_server_config(); }
 
   void start_server(TransportConfig c) {
     server_ = std::make_unique<TcpTransport>(loop_, std::move(c));
@@ -171,12 +165,7 @@ class TcpTransportTest : public ::testing::Test {
   };
 
   TransportConfig client_config(const std::string& name) {
-    TransportConfig c;
-    c.side = Side::kClient;
-    c.host = "127.0.0.1";
-    c.port = port_;
-    c.name = name;
-    return c;
+    return testing::loopback_client_config(name, port_);
   }
 
   Client& add_client(TransportConfig c) {

@@ -16,7 +16,7 @@
 #include "src/net/socket.h"
 #include "src/wire/frame_codec.h"
 #include "src/wire/message_codec.h"
-#include "tests/support/loop_runner.h"
+#include "tests/support/transport_harness.h"
 #include "transports/udp/udp_transport.h"
 
 namespace chat {
@@ -125,20 +125,9 @@ std::string data_frame(uint32_t seq, std::string text) {
 
 class UdpTransportTest : public ::testing::Test {
  protected:
-  TransportConfig server_config() {
-    TransportConfig c;
-    c.side = Side::kServer;
-    c.bind = "127.0.0.1";
-    c.port = 0;
-    return c;
-  }
+  TransportConfig server_config() { return testing::loopback_server_config(); }
   TransportConfig client_config(std::string name, uint16_t port) {
-    TransportConfig c;
-    c.side = Side::kClient;
-    c.host = "127.0.0.1";
-    c.port = port;
-    c.name = std::move(name);
-    return c;
+    return testing::loopback_client_config(std::move(name), port);
   }
 
   UdpTransport& start_server(TransportConfig config) {

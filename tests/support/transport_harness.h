@@ -1,9 +1,13 @@
 #pragma once
-// Drives an EventLoop in a test until a condition holds, never longer than a deadline.
+// What the in-process transport suites share: loopback configurations, and a way to drive an
+// EventLoop until a condition holds, never longer than a deadline.
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <string>
 
 #include "src/net/event_loop.h"
+#include "transports/transport.h"
 
 namespace chat::testing {
 
@@ -20,6 +24,24 @@ inline bool run_until(net::EventLoop& loop, const std::function<bool()>& done,
   loop.cancel(check);
   loop.cancel(limit);
   return done();
+}
+
+// A server on 127.0.0.1 with an ephemeral port (read it back from local_address()).
+inline TransportConfig loopback_server_config() {
+  TransportConfig c;
+  c.side = Side::kServer;
+  c.bind = "127.0.0.1";
+  c.port = 0;
+  return c;
+}
+
+inline TransportConfig loopback_client_config(std::string name, uint16_t port) {
+  TransportConfig c;
+  c.side = Side::kClient;
+  c.host = "127.0.0.1";
+  c.port = port;
+  c.name = std::move(name);
+  return c;
 }
 
 }  // namespace chat::testing
