@@ -1,0 +1,87 @@
+#pragma once
+// One direction of an emulated link, as a pure scheduler: packets go in with their arrival time and
+// come out with their departure time. It knows nothing of sockets or TUN devices, so it is tested on
+// synthetic packet streams with a fake clock. Stages, in order:
+//   1. loss (Bernoulli or Gilbert–Elliott), then corruption (one bit) and duplication;
+//   2. the bottleneck: a token-bucket rate with a bounded queue, drop-tail or CoDel;
+//   3. propagation delay with jitter drawn from the distribution; FIFO, so jitter alone never
+//      reorders (a packet whose draw would overtake its predecessor leaves right after it);
+//   4. reordering, only when asked: a held-back packet leaves after the next `reorder_gap` packets,
+//      or 10 ms after it was due if none come.
+// Every random draw comes from one seeded generator per pipe, so a seed reproduces a run.
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "src/impair/spec.h"
+
+namespace chat::impair {
+
+using Nanos = int64_t;  // CLOCK_MONOTONIC nanoseconds
+using Packet = std::vector<uint8_t>;
+
+struct Departure {
+  Packet packet;
+  Nanos due = 0;  // when it was scheduled to leave
+};
+
+struct PipeCounters {
+  uint64_t packets_in = 0, bytes_in = 0;
+  uint64_t packets_out = 0, bytes_out = 0;  // handed out by pop_due (duplicates included)
+  uint64_t lost = 0;                        // dropped by the loss model
+  uint64_t queue_drops = 0;                 // dropped at the bottleneck: queue full (drop-tail)
+  uint64_t aqm_drops = 0;                   // dropped by CoDel
+  uint64_t duplicated = 0, reordered = 0, corrupted = 0;
+  uint64_t queued_packets = 0, queued_bytes = 0;  // in the pipe now
+  uint64_t max_queued_packets = 0;
+};
+
+class Pipe {
+ public:
+  Pipe(const Spec& spec, uint64_t seed);
+
+  // A packet arrives at `now` (non-decreasing across calls).
+  void push(Packet packet, Nanos now);
+  // The earliest time something is due to leave, or nullopt when the pipe is empty.
+  std::optional<Nanos> next_due() const;
+  // Appends every packet due at or before `now` to `out`, in departure order.
+  void pop_due(Nanos now, std::vector<Departure>& out);
+
+  // Takes a new spec; packets already in the pipe keep their schedule. The generator is kept
+  // unless the new spec names a different seed.
+  void set_spec(const Spec& spec);
+  const Spec& spec() const { return spec_; }
+  uint64_t seed() const { return seed_; }
+  const PipeCounters& counters() const { return counters_; }
+
+ private:
+  // Implementation-defined private state (generator, Gilbert–Elliott state, bottleneck bookkeeping,
+  // CoDel state, the departure schedule, held-back packets).
+  Spec spec_;
+  uint64_t seed_;
+  std::mt19937_64 rng_;
+  PipeCounters counters_;
+  bool ge_bad_ = false;
+  Nanos link_free_ = 0;      // when the bottleneck finishes sending what it has
+  Nanos last_delivery_ = 0;  // FIFO floor of the delay stage
+  uint64_t order_ = 0;       // tie-breaker so equal due times keep arrival order
+  std::map<std::pair<Nanos, uint64_t>, Packet> schedule_;
+  struct Held {
+    Packet packet;
+    Nanos due = 0;
+    uint32_t remaining = 0;
+  };
+  std::deque<Held> held_;
+  // Bottleneck occupancy: (exit time, bytes) of packets still in the queue, to bound it.
+  std::deque<std::pair<Nanos, uint32_t>> in_queue_;
+  uint64_t in_queue_bytes_ = 0;
+  // CoDel (RFC 8289) state.
+  bool codel_dropping_ = false;
+  Nanos codel_first_above_ = 0, codel_drop_next_ = 0;
+  uint32_t codel_count_ = 0, codel_last_count_ = 0;
+};
+
+}  // namespace chat::impair
