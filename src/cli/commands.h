@@ -6,6 +6,7 @@ namespace chat::cli {
 
 void register_server(CLI::App& root, int& exit_code);
 void register_client(CLI::App& root, int& exit_code);
+void register_link(CLI::App& root, int& exit_code);
 
 // -v / -q on every subcommand map to spdlog levels.
 void add_verbosity(CLI::App& app);

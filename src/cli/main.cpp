@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   chat::cli::register_server(app, exit_code);
   chat::cli::register_client(app, exit_code);
+  chat::cli::register_link(app, exit_code);
   chat::bench::register_commands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;

@@ -1,0 +1,28 @@
+#include "bench/impair_flags.h"
+
+namespace chat::bench {
+
+void ImpairFlags::add_to(CLI::App* app) {
+  app->add_option("--impair", both,
+                  "run over an emulated link with this impairment in both directions, e.g. "
+                  "'loss=2%,delay=20ms' (needs root or an unprivileged user namespace)");
+  app->add_option("--impair-up", up, "impairment client → server only (overrides --impair)");
+  app->add_option("--impair-down", down, "impairment server → client only (overrides --impair)");
+}
+
+Result<std::pair<impair::Spec, impair::Spec>> ImpairFlags::resolve() const {
+  auto one = [&](const std::string& own, const char* flag) -> Result<impair::Spec> {
+    const std::string& text = own.empty() ? both : own;
+    auto s = impair::parse_spec(text);
+    if (!s)
+      return make_error(std::string(own.empty() ? "--impair" : flag) + ": " + s.error().message);
+    return s;
+  };
+  auto u = one(up, "--impair-up");
+  if (!u) return u.error();
+  auto d = one(down, "--impair-down");
+  if (!d) return d.error();
+  return std::make_pair(*u, *d);
+}
+
+}  // namespace chat::bench
