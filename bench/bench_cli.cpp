@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "bench/cli_util.h"
+#include "bench/impair_flags.h"
+#include "bench/path.h"
 #include "bench/placement.h"
 #include "bench/report.h"
 #include "bench/results.h"
@@ -19,8 +21,10 @@ void register_rtt(CLI::App* bench, int& exit_code) {
   auto o = std::make_shared<RttOptions>();
   auto c = std::make_shared<CommonOptions>();
   auto sizes = std::make_shared<std::string>("16,64,256,1024,4096,16384,65000");
+  auto impair = std::make_shared<ImpairFlags>();
   CLI::App* app = bench->add_subcommand("rtt", "round-trip latency through an echo server");
   add_common(app, *c);
+  impair->add_to(app);
   app->add_option("-s,--size", *sizes, "comma list of message sizes (bytes)")
       ->capture_default_str();
   app->add_option("-n,--count", o->count, "round trips per point (0: use --duration)");
@@ -29,16 +33,23 @@ void register_rtt(CLI::App* bench, int& exit_code) {
   app->add_option("--warmup", o->warmup, "round trips discarded first")->capture_default_str();
   app->add_option("--timeout-ms", o->timeout_ms, "a request unanswered this long is lost")
       ->capture_default_str();
-  app->add_option("--target", o->target, "HOST:PORT of a running echo server (loopback only)");
+  app->add_option("--target", o->target, "HOST:PORT of a running echo server (any host)");
   app->add_flag("--busy-poll", o->busy_poll, "spin instead of sleeping in epoll_wait");
   app->add_flag_callback(
       "--pin", [o] { o->placement = separate_cores(); },
       "client on one core, echo server on another (as compare does)");
-  app->callback([o, c, sizes, app, &exit_code] {
+  app->callback([o, c, sizes, impair, app, &exit_code] {
     o->transports = split_list(c->transports);
     o->sizes = parse_size_list(*sizes);
+    auto path = make_path(*impair, o->target);
+    if (!path) {
+      exit_code = usage_error(app, path.error().message);
+      return;
+    }
+    o->path = *path;
     Progress progress;
     exit_code = finish_command(app, "rtt", c->out, run_rtt(*o, progress));
+    o->path.reset();
   });
 }
 

@@ -51,6 +51,11 @@ void add_common(CLI::App* app, CommonOptions& c) {
   app->add_option("-t,--transport", c.transports, "comma list of wires")->capture_default_str();
 }
 
+int usage_error(const CLI::App* app, const std::string& why) {
+  fmt::print(stderr, "chat bench {}: {}\n", app->get_name(), why);
+  return 2;
+}
+
 int finish_command(const CLI::App* app, const std::string& what, const std::string& out_dir,
                    Result<std::vector<RunRecord>> runs) {
   if (!runs) {

@@ -21,6 +21,8 @@ std::string command_line(const CLI::App& app);
 // Saves, prints the summary table, and says where the files went; returns the exit code.
 int finish_document(ResultsDocument& doc, const std::string& out_dir);
 // For a single scenario: wraps its runs in a new document and finishes it.
+// A usage error (bad flag value): one line naming the command, exit code 2 as getopt tools use.
+int usage_error(const CLI::App* app, const std::string& why);
 int finish_command(const CLI::App* app, const std::string& what, const std::string& out_dir,
                    Result<std::vector<RunRecord>> runs);
 

@@ -12,7 +12,9 @@
 
 #include <fmt/format.h>
 
+#include "bench/path.h"
 #include "bench/placement.h"
+#include "bench/results.h"
 #include "src/net/fd.h"
 
 namespace chat::bench {
@@ -64,14 +66,31 @@ Result<ListeningChild> start_listening(std::vector<std::string> argv, std::files
 
 Result<ListeningChild> start_chat_server(const ScratchDir& dir, const std::string& mode,
                                          const std::string& transport,
-                                         std::vector<std::string> extra, int cpu) {
+                                         std::vector<std::string> extra, int cpu,
+                                         const BenchPath* path) {
+  const std::string host = path ? path->server_host() : "127.0.0.1";
   std::vector<std::string> argv = {self_executable(), "server",  "--mode", mode,
-                                   "--transport",     transport, "--bind", "127.0.0.1",
+                                   "--transport",     transport, "--bind", host,
                                    "--port",          "0",       "-q"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   const auto log = dir / fmt::format("server-{}-{}-{}.log", mode, transport,
                                      std::chrono::steady_clock::now().time_since_epoch().count());
-  return start_listening(pinned(std::move(argv), cpu), log);
+  argv = pinned(std::move(argv), cpu);
+  if (path) argv = path->server_argv(std::move(argv));
+  return start_listening(std::move(argv), log);
+}
+
+PathProbe::PathProbe(const BenchPath* path)
+    : path_(path), before_(path ? path->counters() : Json::object()) {}
+
+void PathProbe::stamp(RunRecord& record) const {
+  if (!path_) {
+    record.params["path"] = Json{{"kind", "loopback"}};
+    return;
+  }
+  record.params["path"] = path_->describe();
+  if (path_->is_emulated())
+    record.metrics["link"] = BenchPath::counter_delta(before_, path_->counters());
 }
 
 uint16_t free_loopback_port(bool udp) {

@@ -11,10 +11,14 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bench/subprocess.h"
 #include "src/util/result.h"
 
 namespace chat::bench {
+
+class BenchPath;
 
 // One line on stderr, rewritten in place, only when stderr is a terminal: logs and pipes stay
 // clean, and the measurement never pays for a write nobody sees.
@@ -49,10 +53,12 @@ Result<ListeningChild> start_listening(
     std::string_view needle = "listening on",
     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-// `chat server --mode MODE --transport T --bind 127.0.0.1 --port 0 -q [extra...]`, this binary.
+// `chat server --mode MODE --transport T --bind HOST --port 0 -q [extra...]`, this binary, on the
+// path's server side (HOST 127.0.0.1 when `path` is null or loopback).
 Result<ListeningChild> start_chat_server(const ScratchDir& dir, const std::string& mode,
                                          const std::string& transport,
-                                         std::vector<std::string> extra = {}, int cpu = -1);
+                                         std::vector<std::string> extra = {}, int cpu = -1,
+                                         const BenchPath* path = nullptr);
 
 // A loopback port free at the moment of asking (for anchors that cannot take port 0).
 uint16_t free_loopback_port(bool udp);
@@ -72,6 +78,18 @@ struct HostPort {
 };
 Result<HostPort> parse_host_port(std::string_view text);
 bool is_loopback_host(std::string_view host);
+
+// Stamps a record with the path it took: params.path, and for an emulated link the link's counters
+// over the point (metrics.link). Construct before the point, stamp after it.
+class PathProbe {
+ public:
+  explicit PathProbe(const BenchPath* path);
+  void stamp(struct RunRecord& record) const;
+
+ private:
+  const BenchPath* path_;
+  nlohmann::ordered_json before_;
+};
 
 // Binary payload header used by rtt and stream (servers echo or sink it untouched):
 //   byte 0   kind ('D' data, 'R' report request, 'S' sink stats)

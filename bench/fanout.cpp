@@ -263,21 +263,20 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
         runs.push_back(std::move(r));
         continue;
       }
-      HostPort hub{"127.0.0.1", 0};
+      HostPort hub{o.path ? o.path->server_host() : "127.0.0.1", 0};
       ListeningChild server;
       if (!o.target.empty()) {
         auto hp = parse_host_port(o.target);
         if (!hp) return hp.error();
-        if (!is_loopback_host(hp->host))
-          return make_error("fanout: only loopback hubs are measured (127.0.0.0/8, ::1)");
         hub = *hp;
       } else {
-        auto started = start_chat_server(scratch, "hub", transport);
+        auto started = start_chat_server(scratch, "hub", transport, {}, -1, o.path.get());
         if (!started) return started.error();
         server = std::move(*started);
         hub.port = server.port;
       }
       progress.show(fmt::format("fanout {} {} clients ...", transport, n));
+      const PathProbe probe(o.path.get());
       auto p = fanout_once(o, transport, hub, n, progress);
       if (server.process.pid() > 0) server.process.stop();
       r.metrics = Json{{"expected", p.expected},
@@ -292,6 +291,7 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
       const Json latency = latency_json(p.latency);  // named: items() of a temporary dangles
       for (const auto& [k, v] : latency.items()) r.metrics[k] = v;
       r.note = p.error;
+      probe.stamp(r);
       runs.push_back(std::move(r));
     }
   }

@@ -9,10 +9,12 @@
 // for: expected = N·(N-1)·M; seen, duplicates and (per sender) out-of-order arrivals are counted
 // from a bitmap of (receiver, sender, seq). Latency per delivery is receive time minus the send
 // timestamp in the payload (one clock: loopback only).
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/common.h"
+#include "bench/path.h"
 #include "bench/results.h"
 
 namespace chat::bench {
@@ -28,6 +30,7 @@ struct FanoutOptions {
   double round_timeout_s = 2.0;  // give up on a round's missing deliveries after this
   double max_seconds = 120;      // hard cap per point
   size_t max_inflight_deliveries = 200'000;
+  std::shared_ptr<BenchPath> path;  // null: loopback
 };
 
 Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& options, Progress& progress);

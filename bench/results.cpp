@@ -243,6 +243,15 @@ std::string summary_table(const ResultsDocument& doc) {
   return out.str();
 }
 
+Json cdf_json(const Histogram& h) {
+  Json out = Json::array();
+  if (h.count() == 0) return out;
+  for (double q : {0.1, 1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 99.0,
+                   99.5, 99.9, 100.0})
+    out.push_back(Json::array({q, static_cast<double>(h.percentile(q)) / 1000.0}));
+  return out;
+}
+
 Json latency_json(const Histogram& h) {
   auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
   return Json{{"samples", h.count()},

@@ -86,5 +86,7 @@ std::string summary_table(const ResultsDocument& doc);
 
 // Latency fields from a histogram, in microseconds with the stated error bound.
 Json latency_json(const Histogram& h);
+// [[percentile, µs], …] at 0.1, 1, 5, 10, 20 … 90, 95, 99, 99.5, 99.9, 100: enough for a CDF plot.
+Json cdf_json(const Histogram& h);
 
 }  // namespace chat::bench

@@ -121,16 +121,15 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
   std::vector<RunRecord> runs;
   ScratchDir scratch;
   for (const auto& transport : o.transports) {
-    HostPort server{"127.0.0.1", 0};
+    HostPort server{o.path ? o.path->server_host() : "127.0.0.1", 0};
     ListeningChild echo;
     if (!o.target.empty()) {
       auto hp = parse_host_port(o.target);
       if (!hp) return hp.error();
-      if (!is_loopback_host(hp->host))
-        return make_error("rtt: only loopback targets are measured (127.0.0.0/8, ::1)");
       server = *hp;
     } else {
-      auto started = start_chat_server(scratch, "echo", transport, {}, o.placement.server_cpu);
+      auto started =
+          start_chat_server(scratch, "echo", transport, {}, o.placement.server_cpu, o.path.get());
       if (!started) return started.error();
       echo = std::move(*started);
       server.port = echo.port;
@@ -155,6 +154,7 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
         continue;
       }
       progress.show(fmt::format("rtt {} {} B ...", transport, size));
+      const PathProbe probe(o.path.get());
       auto point = measure_point(o, transport, server, size, progress);
       r.metrics = latency_json(point.histogram);
       r.metrics["lost"] = point.timeouts;
@@ -164,6 +164,7 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
           point.elapsed_s > 0 ? static_cast<double>(point.histogram.count()) / point.elapsed_s
                               : 0.0;
       r.note = point.error;
+      probe.stamp(r);
       runs.push_back(std::move(r));
     }
     if (echo.process.pid() > 0) echo.process.stop();

@@ -4,10 +4,12 @@
 // socket → echo server process → back → client callback. The payload carries a sequence number so
 // a reply that comes after its request timed out (UDP loss) is recognised and not mistaken for
 // the next one's.
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/common.h"
+#include "bench/path.h"
 #include "bench/placement.h"
 #include "bench/results.h"
 
@@ -24,6 +26,7 @@ struct RttOptions {
   std::string target;       // HOST:PORT of a running echo server; empty: start our own
   bool busy_poll = false;   // spin the loop instead of sleeping in epoll_wait
   Placement placement;      // pin client and server to cores (see placement.h); default unpinned
+  std::shared_ptr<BenchPath> path;  // null: loopback
 };
 
 Result<std::vector<RunRecord>> run_rtt(const RttOptions& options, Progress& progress);

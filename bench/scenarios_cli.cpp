@@ -6,6 +6,8 @@
 #include "bench/cli_util.h"
 #include "bench/compare.h"
 #include "bench/fanout.h"
+#include "bench/impair_flags.h"
+#include "bench/path.h"
 #include "bench/report.h"
 #include "bench/rtt.h"
 #include "bench/scenarios.h"
@@ -19,8 +21,11 @@ void register_stream(CLI::App* bench, int& exit_code) {
   auto o = std::make_shared<StreamOptions>();
   auto c = std::make_shared<CommonOptions>();
   auto sizes = std::make_shared<std::string>("64,1400,16384,65000,131072");
+  auto impair = std::make_shared<ImpairFlags>();
   CLI::App* app = bench->add_subcommand("stream", "one-way throughput to a sink process");
   add_common(app, *c);
+  impair->add_to(app);
+  app->add_option("--target", o->target, "HOST:PORT of a running `chat bench sink` (any host)");
   app->add_option("-s,--size", *sizes, "comma list of message sizes (bytes)")
       ->capture_default_str();
   app->add_option("-r,--rate", o->rate_mps, "target messages per second (0: unlimited)")
@@ -28,11 +33,18 @@ void register_stream(CLI::App* bench, int& exit_code) {
   app->add_option("-d,--duration", o->duration_s, "seconds per point")->capture_default_str();
   app->add_option("--socket-buffer", o->socket_buffer, "SO_SNDBUF/SO_RCVBUF request (bytes)")
       ->capture_default_str();
-  app->callback([o, c, sizes, app, &exit_code] {
+  app->callback([o, c, sizes, impair, app, &exit_code] {
     o->transports = split_list(c->transports);
     o->sizes = parse_size_list(*sizes);
+    auto path = make_path(*impair, o->target);
+    if (!path) {
+      exit_code = usage_error(app, path.error().message);
+      return;
+    }
+    o->path = *path;
     Progress progress;
     exit_code = finish_command(app, "stream", c->out, run_stream(*o, progress));
+    o->path.reset();
   });
 }
 
@@ -40,8 +52,10 @@ void register_rate(CLI::App* bench, int& exit_code) {
   auto o = std::make_shared<RateOptions>();
   auto c = std::make_shared<CommonOptions>();
   auto sizes = std::make_shared<std::string>("1400");
+  auto impair = std::make_shared<ImpairFlags>();
   CLI::App* app = bench->add_subcommand(
       "rate", "highest UDP rate with loss at or below a threshold (RFC 2544 binary search)");
+  impair->add_to(app);
   app->add_option("-o,--out", c->out, "directory for results.json and results.csv")
       ->capture_default_str();
   app->add_option("-s,--size", *sizes, "comma list of message sizes (bytes)")
@@ -52,10 +66,17 @@ void register_rate(CLI::App* bench, int& exit_code) {
   app->add_option("--max-trials", o->max_trials, "trials per size")->capture_default_str();
   app->add_option("--socket-buffer", o->socket_buffer, "SO_SNDBUF/SO_RCVBUF request (bytes)")
       ->capture_default_str();
-  app->callback([o, c, sizes, app, &exit_code] {
+  app->callback([o, c, sizes, impair, app, &exit_code] {
     o->sizes = parse_size_list(*sizes);
+    auto path = make_path(*impair);
+    if (!path) {
+      exit_code = usage_error(app, path.error().message);
+      return;
+    }
+    o->path = *path;
     Progress progress;
     exit_code = finish_command(app, "rate", c->out, run_rate(*o, progress));
+    o->path.reset();
   });
 }
 
@@ -63,24 +84,32 @@ void register_fanout(CLI::App* bench, int& exit_code) {
   auto o = std::make_shared<FanoutOptions>();
   auto c = std::make_shared<CommonOptions>();
   auto clients = std::make_shared<std::string>("10,100,1000");
+  auto impair = std::make_shared<ImpairFlags>();
   CLI::App* app = bench->add_subcommand("fanout", "N clients in a hub, M messages each");
   add_common(app, *c);
+  impair->add_to(app);
   app->add_option("-c,--clients", *clients, "comma list of client counts")->capture_default_str();
   app->add_option("-m,--messages", o->messages, "messages per client")->capture_default_str();
   app->add_option("-s,--size", o->size, "message size (bytes, at least 34)")->capture_default_str();
   app->add_flag("--text", o->text, "plain-text line clients (TCP), as nc would be");
-  app->add_option("--target", o->target,
-                  "HOST:PORT of a running line-based hub, e.g. ncat --chat (loopback only)");
+  app->add_option("--target", o->target, "HOST:PORT of a running hub, e.g. ncat --chat (any host)");
   app->add_option("--hub-name", o->tool, "what the target hub is, for the results")
       ->capture_default_str();
   app->add_option("--round-timeout", o->round_timeout_s, "seconds before a round is given up")
       ->capture_default_str();
-  app->callback([o, c, clients, app, &exit_code] {
+  app->callback([o, c, clients, impair, app, &exit_code] {
     o->transports = split_list(c->transports);
     o->clients = parse_size_list(*clients);
     if (!o->target.empty() && !o->text && o->tool == "chat") o->tool = "target";
+    auto path = make_path(*impair, o->target);
+    if (!path) {
+      exit_code = usage_error(app, path.error().message);
+      return;
+    }
+    o->path = *path;
     Progress progress;
     exit_code = finish_command(app, "fanout", c->out, run_fanout(*o, progress));
+    o->path.reset();
   });
 }
 

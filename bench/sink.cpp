@@ -21,6 +21,9 @@ struct LinkCounters {
   uint64_t bytes = 0;
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
+  // One-way delay (arrival − the sender's CLOCK_MONOTONIC stamp): meaningful where both ends read
+  // one clock — loopback, or the two sides of an emulated link on this machine.
+  Histogram one_way;
 };
 
 }  // namespace
@@ -53,7 +56,9 @@ int run_sink(const SinkOptions& o) {
       c.last_ns = now;
       ++c.messages;
       c.bytes += m.text.size();
-      c.tracker.record(static_cast<uint32_t>(get_u64(m.text, 1)), get_u64(m.text, 9), now);
+      const uint64_t sent = get_u64(m.text, 9);
+      c.tracker.record(static_cast<uint32_t>(get_u64(m.text, 1)), sent, now);
+      if (now > sent) c.one_way.record(now - sent);
     } else if (m.text[0] == 'R') {
       const PeerStats s = transport.stats(peer);
       Json j{{"messages", c.messages},
@@ -67,7 +72,9 @@ int run_sink(const SinkOptions& o) {
              {"jitter_ns", c.tracker.jitter_ns()},
              {"transport_lost", s.lost},
              {"transport_duplicates", s.duplicates},
-             {"transport_reordered", s.reordered}};
+             {"transport_reordered", s.reordered},
+             {"one_way", latency_json(c.one_way)},
+             {"one_way_cdf_us", cdf_json(c.one_way)}};
       (void)transport.send(peer, Message::chat("S" + j.dump()));
     }
   };

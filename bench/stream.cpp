@@ -14,26 +14,20 @@ namespace {
 constexpr size_t kMaxUdpSize = 65000;  // text bytes that fit one datagram with our headers
 constexpr size_t kBurst = 64;          // messages per loop turn; the UDP transport's sendmmsg batch
 
-struct StreamPoint {
-  uint64_t sent = 0;
-  uint64_t sent_bytes = 0;
-  double send_s = 0;
-  uint64_t send_drops = 0;
-  uint64_t retransmits = 0;
-  Json sink;  // the sink's counters, empty if it never answered
-  std::string error;
-};
+}  // namespace
 
 // Sends for `duration_s` at `rate_mps` (0: unlimited) and asks the sink for its counters.
-StreamPoint stream_once(const std::string& transport, uint16_t port, size_t size, double rate_mps,
-                        double duration_s, int socket_buffer) {
+StreamPoint stream_once(const StreamTarget& target, size_t size, double rate_mps,
+                        double duration_s) {
+  const std::string& transport = target.transport;
   StreamPoint out;
   net::EventLoop loop;
   LinkOptions link;
   link.transport = transport;
-  link.port = port;
+  link.host = target.sink.host;
+  link.port = target.sink.port;
   link.name = "bench-stream";
-  link.socket_buffer = socket_buffer;
+  link.socket_buffer = target.socket_buffer;
   link.max_payload = 256 * 1024;
   link.high_water_bytes = 8 * 1024 * 1024;
   BenchClient client(loop, link);
@@ -83,7 +77,7 @@ StreamPoint stream_once(const std::string& transport, uint16_t port, size_t size
       const PeerStats s = client.stats();
       out.send_drops += s.dropped;
       out.retransmits = s.retransmits;
-      loop.run_after(std::chrono::milliseconds(tcp ? 0 : 30), drain);
+      loop.run_after(tcp ? std::chrono::milliseconds(0) : target.settle, drain);
       return;
     }
     uint64_t allowed = kBurst;
@@ -160,6 +154,13 @@ Json stream_metrics(const StreamPoint& p, const std::string& transport) {
   m["lost"] = lost;
   m["loss_pct"] = p.sent ? 100.0 * static_cast<double>(lost) / static_cast<double>(p.sent) : 0.0;
   m["duplicates"] = p.sink.value("duplicates", uint64_t{0});
+  m["delivered_pct"] =
+      p.sent ? 100.0 * static_cast<double>(std::min(unique, p.sent)) / static_cast<double>(p.sent)
+             : 0.0;
+  if (p.sink.contains("one_way")) {
+    m["one_way"] = p.sink["one_way"];
+    m["one_way_cdf_us"] = p.sink.value("one_way_cdf_us", Json::array());
+  }
   m["reordered"] = p.sink.value("reordered", uint64_t{0});
   if (transport == "udp") {
     m["jitter_us"] = static_cast<double>(p.sink.value("jitter_ns", uint64_t{0})) / 1000.0;
@@ -171,20 +172,37 @@ Json stream_metrics(const StreamPoint& p, const std::string& transport) {
 }
 
 Result<ListeningChild> start_sink(const ScratchDir& dir, const std::string& transport,
-                                  int socket_buffer) {
-  return start_listening({self_executable(), "bench", "sink", "--transport", transport,
-                          "--socket-buffer", std::to_string(socket_buffer)},
-                         dir / fmt::format("sink-{}.log", transport));
+                                  int socket_buffer, const BenchPath* path) {
+  std::vector<std::string> argv = {self_executable(),
+                                   "bench",
+                                   "sink",
+                                   "--transport",
+                                   transport,
+                                   "--bind",
+                                   path ? path->server_host() : "127.0.0.1",
+                                   "--socket-buffer",
+                                   std::to_string(socket_buffer)};
+  if (path) argv = path->server_argv(std::move(argv));
+  return start_listening(std::move(argv), dir / fmt::format("sink-{}.log", transport));
 }
-
-}  // namespace
 
 Result<std::vector<RunRecord>> run_stream(const StreamOptions& o, Progress& progress) {
   std::vector<RunRecord> runs;
   ScratchDir scratch;
   for (const auto& transport : o.transports) {
-    auto sink = start_sink(scratch, transport, o.socket_buffer);
-    if (!sink) return sink.error();
+    StreamTarget target{
+        transport, {o.path ? o.path->server_host() : "127.0.0.1", 0}, o.socket_buffer};
+    ListeningChild sink;
+    if (!o.target.empty()) {
+      auto hp = parse_host_port(o.target);
+      if (!hp) return hp.error();
+      target.sink = *hp;
+    } else {
+      auto started = start_sink(scratch, transport, o.socket_buffer, o.path.get());
+      if (!started) return started.error();
+      sink = std::move(*started);
+      target.sink.port = sink.port;
+    }
     for (size_t size : o.sizes) {
       RunRecord r;
       r.scenario = "stream";
@@ -200,12 +218,14 @@ Result<std::vector<RunRecord>> run_stream(const StreamOptions& o, Progress& prog
         continue;
       }
       progress.show(fmt::format("stream {} {} B for {} s ...", transport, size, o.duration_s));
-      auto p = stream_once(transport, sink->port, size, o.rate_mps, o.duration_s, o.socket_buffer);
+      const PathProbe probe(o.path.get());
+      auto p = stream_once(target, size, o.rate_mps, o.duration_s);
       r.metrics = stream_metrics(p, transport);
       r.note = p.error;
+      probe.stamp(r);
       runs.push_back(std::move(r));
     }
-    sink->process.stop();
+    if (sink.process.pid() > 0) sink.process.stop();
   }
   progress.clear();
   return runs;
@@ -214,14 +234,17 @@ Result<std::vector<RunRecord>> run_stream(const StreamOptions& o, Progress& prog
 Result<std::vector<RunRecord>> run_rate(const RateOptions& o, Progress& progress) {
   std::vector<RunRecord> runs;
   ScratchDir scratch;
-  auto sink = start_sink(scratch, "udp", o.socket_buffer);
+  auto sink = start_sink(scratch, "udp", o.socket_buffer, o.path.get());
   if (!sink) return sink.error();
+  const StreamTarget target{
+      "udp", {o.path ? o.path->server_host() : "127.0.0.1", sink->port}, o.socket_buffer};
   for (size_t size : o.sizes) {
     if (size > kMaxUdpSize) continue;
     int trials = 0;
     auto trial = [&](double rate) {
       progress.show(fmt::format("rate {} B: trial {} at {:.0f} msg/s ...", size, trials + 1, rate));
-      auto p = stream_once("udp", sink->port, size, rate, o.trial_s, o.socket_buffer);
+      const PathProbe probe(o.path.get());
+      auto p = stream_once(target, size, rate, o.trial_s);
       ++trials;
       Json m = stream_metrics(p, "udp");
       const double offered = rate > 0 ? rate : m.value("send_mps", 0.0);
@@ -233,6 +256,7 @@ Result<std::vector<RunRecord>> run_rate(const RateOptions& o, Progress& progress
       r.params = Json{{"size", size}, {"offered_mps", offered}, {"trial_s", o.trial_s}};
       r.metrics = m;
       r.note = p.error;
+      probe.stamp(r);
       runs.push_back(r);
       return r;
     };
