@@ -13,6 +13,7 @@
 #include "bench/scenarios.h"
 #include "bench/sink.h"
 #include "bench/stream.h"
+#include "bench/sweep.h"
 
 namespace chat::bench {
 namespace {
@@ -210,6 +211,52 @@ void register_all(CLI::App* bench, int& exit_code) {
   });
 }
 
+std::vector<double> parse_number_list(const std::string& text) {
+  std::vector<double> out;
+  for (const auto& item : split_list(text)) out.push_back(std::stod(item));
+  return out;
+}
+
+void register_sweep(CLI::App* bench, int& exit_code) {
+  auto o = std::make_shared<SweepOptions>();
+  auto out = std::make_shared<std::string>("bench-results");
+  auto transports = std::make_shared<std::string>();
+  auto loss = std::make_shared<std::string>("0,0.5,1,2,5,10");
+  auto delay = std::make_shared<std::string>("0,20");
+  CLI::App* app = bench->add_subcommand(
+      "sweep", "loss × delay × wire over an emulated link: delivered fraction, one-way delay, "
+               "goodput, retransmissions (needs root or an unprivileged user namespace)");
+  app->add_option("-o,--out", *out, "directory for results.json and results.csv")
+      ->capture_default_str();
+  app->add_option("-t,--transport", *transports, "comma list of wires (default: every wire)");
+  app->add_option("--loss", *loss, "comma list of loss rates in percent")->capture_default_str();
+  app->add_option("--delay", *delay, "comma list of one-way delays in ms")->capture_default_str();
+  app->add_option("--base", o->base, "impairment every point shares (a bottleneck, jitter, …)")
+      ->capture_default_str();
+  app->add_option("--seed", o->seed, "the loss model's seed (same seed, same drops)")
+      ->capture_default_str();
+  app->add_option("--probe-s", o->probe_s, "seconds of 64 B / 1 ms probe per point")
+      ->capture_default_str();
+  app->add_option("--bulk-s", o->bulk_s, "seconds of bulk transfer per point")
+      ->capture_default_str();
+  app->callback([=, &exit_code] {
+    o->transports = split_list(*transports);
+    try {
+      o->loss_pct = parse_number_list(*loss);
+      o->delay_ms = parse_number_list(*delay);
+    } catch (const std::exception&) {
+      exit_code = usage_error(app, "--loss and --delay take comma lists of numbers");
+      return;
+    }
+    if (o->loss_pct.empty() || o->delay_ms.empty()) {
+      exit_code = usage_error(app, "--loss and --delay need at least one value each");
+      return;
+    }
+    Progress progress;
+    exit_code = finish_command(app, "sweep", *out, run_sweep(*o, progress));
+  });
+}
+
 void register_sink(CLI::App* bench, int& exit_code) {
   auto o = std::make_shared<SinkOptions>();
   CLI::App* app = bench->add_subcommand(
@@ -232,6 +279,7 @@ void register_scenarios(CLI::App* bench, int& exit_code) {
   register_fanout(bench, exit_code);
   register_compare(bench, exit_code);
   register_all(bench, exit_code);
+  register_sweep(bench, exit_code);
   register_sink(bench, exit_code);
 }
 
