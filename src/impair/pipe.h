@@ -1,7 +1,7 @@
 #pragma once
 // One direction of an emulated link, as a pure scheduler: packets go in with their arrival time and
-// come out with their departure time. It knows nothing of sockets or TUN devices, so it is tested on
-// synthetic packet streams with a fake clock. Stages, in order:
+// come out with their departure time. It knows nothing of sockets or TUN devices, so it is tested
+// on synthetic packet streams with a fake clock. Stages, in order:
 //   1. loss (Bernoulli or Gilbert–Elliott), then corruption (one bit) and duplication;
 //   2. the bottleneck: a token-bucket rate with a bounded queue, drop-tail or CoDel;
 //   3. propagation delay with jitter drawn from the distribution; FIFO, so jitter alone never
@@ -11,11 +11,11 @@
 // Every random draw comes from one seeded generator per pipe, so a seed reproduces a run.
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <optional>
 #include <random>
 #include <vector>
 
+#include "src/impair/ring.h"
 #include "src/impair/spec.h"
 
 namespace chat::impair {
@@ -58,25 +58,41 @@ class Pipe {
   const PipeCounters& counters() const { return counters_; }
 
  private:
-  // Implementation-defined private state (generator, Gilbert–Elliott state, bottleneck bookkeeping,
-  // CoDel state, the departure schedule, held-back packets).
+  struct Held {
+    Packet packet;
+    Nanos timeout = 0;       // when it leaves if too few packets overtake it
+    uint32_t remaining = 0;  // packets still to overtake it
+    bool overtaken = false;
+  };
+
+  void admit(Packet packet, Nanos now);  // stages 2–4, for an original or its copy
+  bool bottleneck(uint32_t bytes, Nanos now, Nanos& exit);
+  bool codel_drops(Nanos dequeue, Nanos sojourn, uint64_t backlog_bytes);
+  Nanos delay_due(Nanos exit);
+  void release_held_until(Nanos t);
+  void schedule(Packet packet, Nanos due) {
+    schedule_.push_back(Departure{std::move(packet), due});
+  }
+  void enter(size_t bytes);
+  void corrupt_one_bit(Packet& packet);
+  double uniform();  // [0, 1)
+  bool chance(double p) { return p > 0 && (p >= 1 || uniform() < p); }
+  double jitter_draw();  // zero mean, unit spread
+
   Spec spec_;
   uint64_t seed_;
   std::mt19937_64 rng_;
   PipeCounters counters_;
+  bool identity_ = true;
   bool ge_bad_ = false;
   Nanos link_free_ = 0;      // when the bottleneck finishes sending what it has
   Nanos last_delivery_ = 0;  // FIFO floor of the delay stage
-  uint64_t order_ = 0;       // tie-breaker so equal due times keep arrival order
-  std::map<std::pair<Nanos, uint64_t>, Packet> schedule_;
-  struct Held {
-    Packet packet;
-    Nanos due = 0;
-    uint32_t remaining = 0;
-  };
-  std::deque<Held> held_;
-  // Bottleneck occupancy: (exit time, bytes) of packets still in the queue, to bound it.
-  std::deque<std::pair<Nanos, uint32_t>> in_queue_;
+  // Every insertion lands at or after the last due time (see pipe.cpp), so the departure schedule
+  // is a FIFO and equal due times keep arrival order.
+  Ring<Departure> schedule_;
+  std::deque<Held> held_;  // timeouts non-decreasing front to back
+  // Bottleneck occupancy: (time it leaves the queue, bytes) of packets queued or in service.
+  Ring<std::pair<Nanos, uint32_t>> in_queue_;
   uint64_t in_queue_bytes_ = 0;
   // CoDel (RFC 8289) state.
   bool codel_dropping_ = false;

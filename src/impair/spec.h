@@ -24,6 +24,7 @@ struct LossSpec {
   double r = 1;  // bad → good
   double h = 0;
   double k = 1;
+  bool operator==(const LossSpec&) const = default;
 };
 
 enum class DelayDistribution { kUniform, kNormal, kPareto, kParetoNormal };
