@@ -14,8 +14,12 @@ Result<std::pair<impair::Spec, impair::Spec>> ImpairFlags::resolve() const {
   auto one = [&](const std::string& own, const char* flag) -> Result<impair::Spec> {
     const std::string& text = own.empty() ? both : own;
     auto s = impair::parse_spec(text);
-    if (!s)
-      return make_error(std::string(own.empty() ? "--impair" : flag) + ": " + s.error().message);
+    if (!s) {
+      // The parser names --impair; say which of the three flags it was.
+      std::string why = s.error().message;
+      if (why.rfind("--impair: ", 0) == 0) why = why.substr(10);
+      return make_error(std::string(own.empty() ? "--impair" : flag) + ": " + why);
+    }
     return s;
   };
   auto u = one(up, "--impair-up");

@@ -224,8 +224,9 @@ void register_sweep(CLI::App* bench, int& exit_code) {
   auto loss = std::make_shared<std::string>("0,0.5,1,2,5,10");
   auto delay = std::make_shared<std::string>("0,20");
   CLI::App* app = bench->add_subcommand(
-      "sweep", "loss × delay × wire over an emulated link: delivered fraction, one-way delay, "
-               "goodput, retransmissions (needs root or an unprivileged user namespace)");
+      "sweep",
+      "loss × delay × wire over an emulated link: delivered fraction, one-way delay, "
+      "goodput, retransmissions (needs root or an unprivileged user namespace)");
   app->add_option("-o,--out", *out, "directory for results.json and results.csv")
       ->capture_default_str();
   app->add_option("-t,--transport", *transports, "comma list of wires (default: every wire)");

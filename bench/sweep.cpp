@@ -62,13 +62,13 @@ Result<std::vector<RunRecord>> run_sweep(const SweepOptions& o, Progress& progre
         StreamTarget target{transport, {(*path)->server_host(), sink->port}, 16 * 1024 * 1024};
         // Datagrams still crossing the link when the probe stops must be counted, not lost.
         target.settle = std::chrono::milliseconds(50 + static_cast<int>(4 * delay));
-        progress.show(fmt::format("sweep {} loss {} % delay {} ms: probe ...", transport, loss,
-                                  delay));
+        progress.show(
+            fmt::format("sweep {} loss {} % delay {} ms: probe ...", transport, loss, delay));
         auto p = stream_once(target, std::max(o.probe_size, kBinaryHeader),
                              1000.0 / o.probe_interval_ms, o.probe_s);
         const Json pm = stream_metrics(p, transport);
-        progress.show(fmt::format("sweep {} loss {} % delay {} ms: bulk ...", transport, loss,
-                                  delay));
+        progress.show(
+            fmt::format("sweep {} loss {} % delay {} ms: bulk ...", transport, loss, delay));
         auto b = stream_once(target, o.bulk_size, 0, o.bulk_s);
         const Json bm = stream_metrics(b, transport);
         r.metrics = Json{{"sent", pm.value("sent_msgs", uint64_t{0})},

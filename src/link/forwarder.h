@@ -71,6 +71,7 @@ class Forwarder {
   void forward(Direction& d, int64_t now);
   void flush_due(Direction& d, int64_t now);
   void arm_timer();
+  void spin_until_due();
   void apply_offload(Direction& d);
   std::string set(const std::string& up, const std::string& down);
 
