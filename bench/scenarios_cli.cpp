@@ -236,6 +236,8 @@ void register_sweep(CLI::App* bench, int& exit_code) {
       ->capture_default_str();
   app->add_option("--seed", o->seed, "the loss model's seed (same seed, same drops)")
       ->capture_default_str();
+  app->add_option("--tcp-cc", o->tcp_cc,
+                  "TCP congestion control of the sender, e.g. cubic or bbr (default: the kernel's)");
   app->add_option("--probe-s", o->probe_s, "seconds of 64 B / 1 ms probe per point")
       ->capture_default_str();
   app->add_option("--bulk-s", o->bulk_s, "seconds of bulk transfer per point")

@@ -51,8 +51,10 @@ StreamPoint stream_once(const StreamTarget& target, size_t size, double rate_mps
   };
   std::function<void()> ask_report = [&] {
     if (finished) return;
-    if (report_tries++ >= 8) {
-      out.error = "the sink did not report (8 requests, 2 s)";
+    const int attempts = std::max<int>(8, static_cast<int>(target.report_wait.count() / 250));
+    if (report_tries++ >= attempts) {
+      out.error = fmt::format("the sink did not report ({} requests, {} s)", attempts,
+                              attempts / 4);
       stop_all();
       return;
     }

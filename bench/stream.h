@@ -61,6 +61,9 @@ struct StreamTarget {
   // UDP: how long after the last send the sink is first asked for its counters, so datagrams
   // still crossing a delayed link are counted (TCP's report follows the data in order).
   std::chrono::milliseconds settle{30};
+  // How long to keep asking for the sink's counters: a slow link may still be carrying the queued
+  // tail of a TCP transfer, which the request waits behind.
+  std::chrono::milliseconds report_wait{2000};
 };
 StreamPoint stream_once(const StreamTarget& target, size_t size, double rate_mps,
                         double duration_s);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 #include "bench/path.h"
 #include "bench/stream.h"
@@ -38,10 +39,24 @@ Result<std::vector<RunRecord>> run_sweep(const SweepOptions& o, Progress& progre
 
   auto path = BenchPath::emulated({}, {});
   if (!path) return path.error();
+  // This process now sits on the client side, which sends: its namespace's congestion control
+  // is the one that reacts to the loss.
+  const std::string cc_file = "/proc/sys/net/ipv4/tcp_congestion_control";
+  if (!o.tcp_cc.empty()) {
+    std::ofstream cc(cc_file);
+    cc << o.tcp_cc;
+    cc.flush();
+    if (!cc)
+      return make_error(fmt::format("--tcp-cc {}: not available here (see "
+                                    "/proc/sys/net/ipv4/tcp_available_congestion_control)",
+                                    o.tcp_cc));
+  }
+  std::string tcp_cc;
+  std::ifstream(cc_file) >> tcp_cc;
   ScratchDir scratch;
   std::vector<RunRecord> runs;
   for (const auto& transport : transports) {
-    auto sink = start_sink(scratch, transport, 16 * 1024 * 1024, path->get());
+    auto sink = start_sink(scratch, transport, 0, path->get());
     if (!sink) return sink.error();
     for (double delay : o.delay_ms) {
       for (double loss : o.loss_pct) {
@@ -58,10 +73,14 @@ Result<std::vector<RunRecord>> run_sweep(const SweepOptions& o, Progress& progre
                         {"probe_s", o.probe_s},
                         {"bulk_size", o.bulk_size},
                         {"bulk_s", o.bulk_s}};
+        if (transport == "tcp") r.params["tcp_cc"] = tcp_cc;
         const PathProbe probe_counters(path->get());
-        StreamTarget target{transport, {(*path)->server_host(), sink->port}, 16 * 1024 * 1024};
+        // Kernel-default socket buffers: 16 MiB ones would hold seconds of a 100 Mbit/s link's
+        // traffic in the sender, measuring the buffer rather than the wire.
+        StreamTarget target{transport, {(*path)->server_host(), sink->port}, 0};
         // Datagrams still crossing the link when the probe stops must be counted, not lost.
         target.settle = std::chrono::milliseconds(50 + static_cast<int>(4 * delay));
+        target.report_wait = std::chrono::seconds(20);
         progress.show(
             fmt::format("sweep {} loss {} % delay {} ms: probe ...", transport, loss, delay));
         auto p = stream_once(target, std::max(o.probe_size, kBinaryHeader),
@@ -83,6 +102,9 @@ Result<std::vector<RunRecord>> run_sweep(const SweepOptions& o, Progress& progre
           r.metrics["one_way_cdf_us"] = pm["one_way_cdf_us"];
         }
         r.metrics["goodput_mbps"] = bm.value("recv_mbps", 0.0);
+        // The bulk transfer's own one-way delay: the delay a full link imposes (Pantheon's axis).
+        for (const auto& q : bm.value("one_way_cdf_us", Json::array()))
+          if (q.size() == 2 && q[0].get<double>() == 95.0) r.metrics["bulk_one_way_p95_us"] = q[1];
         r.metrics["bulk_sent_mbps"] = bm.value("send_mbps", 0.0);
         r.metrics["bulk_loss_pct"] = bm.value("loss_pct", 0.0);
         if (bm.contains("retransmits")) r.metrics["retransmits"] = bm["retransmits"];

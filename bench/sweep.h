@@ -29,6 +29,9 @@ struct SweepOptions {
   double probe_s = 2.0;
   size_t bulk_size = 1400;
   double bulk_s = 3.0;
+  // TCP congestion control for the sending side (this process's namespace); empty: the kernel's
+  // default. Loss-based (cubic, reno) and model-based (bbr) control answer loss very differently.
+  std::string tcp_cc;
 };
 
 Result<std::vector<RunRecord>> run_sweep(const SweepOptions& options, Progress& progress);

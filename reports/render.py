@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt  # noqa: E402
+import render_sweep  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
 
 SCHEMA = "chat-bench-results"
@@ -550,7 +551,7 @@ def render(out_dir, paths):
 
     md = ["# TCP vs UDP on this machine — `chat bench` report", ""]
     md += ["## What this run says", ""]
-    md += [f"- {line}" for line in summary(docs)]
+    md += [f"- {line}" for line in summary(docs) + render_sweep.summary(docs)]
     md += ["", "Details, plots and every number follow; the compare phase's points are kept apart "
            "from the scenario sweeps (see the last section).", ""]
 
@@ -565,8 +566,8 @@ def render(out_dir, paths):
     md += ["Runs: " + "; ".join(f"`{d.get('command', '?')}` at {d.get('created', '?')}"
                                 + (f" (profile {d['profile']})" if d.get("profile") else "")
                                 for d in docs), ""]
-    md += ["Every number comes from traffic on loopback through the same Transport seam the chat "
-           "uses; servers run as separate `chat server` processes, like sockperf's and iperf3's. "
+    md += ["Every number comes from traffic through the same Transport seam the chat uses, on "
+           "loopback unless a section says otherwise (the sweep runs over an emulated link); servers run as separate `chat server` processes, like sockperf's and iperf3's. "
            "Latency percentiles come from a log-linear histogram whose relative error is at most "
            "0.4 %." + (" Several files were merged: plot lines go through the median of the runs "
                        "at each point; the tables list every run." if len(docs) > 1 else ""), ""]
@@ -600,6 +601,8 @@ def render(out_dir, paths):
                  section_rows(sweep(docs, "fanout"), ["deliveries_per_s", "expected", "seen",
                                                       "p50_us", "p99_us", "out_of_order"],
                               ["clients", "messages", "text"])), ""]
+
+    md += render_sweep.chapter(docs, out_dir)
 
     md += ["## Compared with standard tools (compare)", ""]
     ratios = compare_runs(docs, "ratio")
