@@ -21,8 +21,8 @@ using detail::Field;
 using detail::kFieldList;
 using detail::kFieldTable;
 
-constexpr long double kMaxDelayNs = 60e9L;  // one minute: well past any real path
-constexpr long double kMaxRateBps = 1e12L;
+constexpr double kMaxDelayNs = 60e9;  // one minute: well past any real path
+constexpr double kMaxRateBps = 1e12;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -124,19 +124,20 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view item, Field fie
   if (negative(value)) return bad_value(item, field, "cannot be negative");
   auto number = split_number(value);
   if (!number) return bad_value(item, field);
-  long double unit_ns = 0;
+  // Powers of ten from the unit to nanoseconds: the decimal point moves exactly.
+  int shift = 0;
   const std::string& u = number->unit;
   if (u == "ns")
-    unit_ns = 1;
+    shift = 0;
   else if (u == "us" || u == "µs")
-    unit_ns = 1e3L;
+    shift = 3;
   else if (u.empty() || u == "ms")
-    unit_ns = 1e6L;
+    shift = 6;
   else if (u == "s")
-    unit_ns = 1e9L;
+    shift = 9;
   else
     return bad_value(item, field, fmt::format("unknown unit '{}'", number->unit));
-  const long double ns = std::strtold(std::string(number->digits).c_str(), nullptr) * unit_ns;
+  const double ns = to_double(number->digits, shift);
   if (ns > kMaxDelayNs) return bad_value(item, field, "at most 60s");
   return std::chrono::nanoseconds(std::llround(ns));
 }
@@ -149,13 +150,18 @@ Result<uint64_t> parse_rate(std::string_view item, std::string_view value) {
     if (to_double(number->digits) == 0) return uint64_t{0};
     return bad_value(item, Field::kRate, "a rate needs a unit");
   }
-  static constexpr std::pair<std::string_view, long double> kUnits[] = {
-      {"bit", 1}, {"kbit", 1e3L}, {"mbit", 1e6L}, {"gbit", 1e9L},
-      {"bps", 8}, {"kbps", 8e3L}, {"mbps", 8e6L}, {"gbps", 8e9L},
+  // (unit, power of ten, bits per unit of that power): bps and friends count bytes, as in tc.
+  static constexpr struct {
+    std::string_view name;
+    int shift;
+    double bits;
+  } kUnits[] = {
+      {"bit", 0, 1}, {"kbit", 3, 1}, {"mbit", 6, 1}, {"gbit", 9, 1},
+      {"bps", 0, 8}, {"kbps", 3, 8}, {"mbps", 6, 8}, {"gbps", 9, 8},
   };
-  for (const auto& [name, bits] : kUnits) {
-    if (number->unit != name) continue;
-    const long double bps = std::strtold(std::string(number->digits).c_str(), nullptr) * bits;
+  for (const auto& unit : kUnits) {
+    if (number->unit != unit.name) continue;
+    const double bps = to_double(number->digits, unit.shift) * unit.bits;
     if (bps > kMaxRateBps) return bad_value(item, Field::kRate, "at most 1000gbit");
     const auto rounded = static_cast<uint64_t>(std::llround(bps));
     if (rounded == 0 && bps > 0) return bad_value(item, Field::kRate, "below 1 bit/s");
