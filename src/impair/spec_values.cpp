@@ -116,7 +116,7 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view item, Field fie
   const std::string& u = number->unit;
   if (u == "ns")
     shift = 0;
-  else if (u == "us" || u == "µs")
+  else if (u == "us" || u == "\u00b5s" || u == "\u03bcs")  // micro sign or Greek mu
     shift = 3;
   else if (u.empty() || u == "ms")
     shift = 6;

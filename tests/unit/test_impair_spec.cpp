@@ -72,7 +72,8 @@ TEST(ImpairSpec, UnitsAndAliases) {
   EXPECT_EQ(parse_ok("delay=20").delay, 20ms);
   EXPECT_EQ(parse_ok("delay=1.5s").delay, 1500ms);
   EXPECT_EQ(parse_ok("delay=250us").delay, 250us);
-  EXPECT_EQ(parse_ok("delay=250µs").delay, 250us);
+  EXPECT_EQ(parse_ok("delay=250\u00b5s").delay, 250us);  // micro sign
+  EXPECT_EQ(parse_ok("delay=250\u03bcs").delay, 250us);  // Greek mu
   EXPECT_EQ(parse_ok("delay=7ns").delay, 7ns);
   EXPECT_EQ(parse_ok("delay=1.234567ms").delay, 1234567ns);
   EXPECT_EQ(parse_ok("jitter=0.1s").jitter, 100ms);
