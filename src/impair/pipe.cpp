@@ -23,6 +23,9 @@ constexpr Nanos kCoDelInterval = 100'000'000;
 // it for minutes. The cap is reached by 1.5 Pareto draws in a million and trims its standard
 // deviation by about 1 %.
 constexpr double kMaxJitterSigmas = 100;
+// Whatever the spec (a minute of delay at line rate), the pipe never holds more than this; past
+// it packets are dropped as if the queue were full.
+constexpr uint64_t kMaxQueuedBytes = uint64_t{256} << 20;
 
 }  // namespace
 
@@ -85,6 +88,10 @@ void Pipe::enter(size_t bytes) {
 void Pipe::push(Packet packet, Nanos now) {
   ++counters_.packets_in;
   counters_.bytes_in += packet.size();
+  if (counters_.queued_bytes + packet.size() > kMaxQueuedBytes) {
+    ++counters_.queue_drops;
+    return;
+  }
   if (identity_ && held_.empty()) {
     const Nanos due = std::max(now, last_delivery_);
     last_delivery_ = due;

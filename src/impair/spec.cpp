@@ -4,8 +4,6 @@
 #include <fmt/format.h>
 
 #include <bitset>
-#include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -13,29 +11,17 @@
 
 #include "src/impair/spec.h"
 #include "src/impair/spec_fields.h"
+#include "src/impair/spec_values.h"
 
 namespace chat::impair {
 namespace {
 
+using detail::bad_value;
+using detail::fail;
 using detail::Field;
 using detail::kFieldList;
 using detail::kFieldTable;
-
-constexpr long double kMaxDelayNs = 60e9L;  // one minute: well past any real path
-constexpr long double kMaxRateBps = 1e12L;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
+using detail::trim;
 
 std::optional<Field> field_named(std::string_view key) {
   if (key == "distribution") return Field::kDist;
@@ -43,150 +29,6 @@ std::optional<Field> field_named(std::string_view key) {
   for (const auto& f : kFieldTable)
     if (f.name == key) return f.field;
   return std::nullopt;
-}
-
-std::string_view forms_of(Field field) {
-  return kFieldTable[static_cast<size_t>(field)].forms;
-}
-
-Error fail(std::string_view item, std::string_view why) {
-  return make_error(fmt::format("--impair: '{}': {}", item, why));
-}
-
-Error bad_value(std::string_view item, Field field, std::string_view why = {}) {
-  const auto name = kFieldTable[static_cast<size_t>(field)].name;
-  if (why.empty()) return fail(item, fmt::format("{} takes {}", name, forms_of(field)));
-  return fail(item, fmt::format("{}; {} takes {}", why, name, forms_of(field)));
-}
-
-// A non-negative decimal literal ("12", "0.5", "3.") and what follows it (its unit).
-struct Number {
-  std::string_view digits;
-  std::string unit;  // lower-cased
-};
-
-std::optional<Number> split_number(std::string_view value) {
-  size_t n = 0, dots = 0, digits = 0;
-  for (; n < value.size(); ++n) {
-    if (value[n] == '.') {
-      ++dots;
-    } else if (value[n] >= '0' && value[n] <= '9') {
-      ++digits;
-    } else {
-      break;
-    }
-  }
-  if (digits == 0 || dots > 1) return std::nullopt;
-  return Number{value.substr(0, n), lower(trim(value.substr(n)))};
-}
-
-// Decimal text to a double through from_chars, so the locale never matters; `exponent` shifts it
-// exactly ("2" with -2 is the double nearest 0.02, which is what keeps format/parse round trips
-// exact).
-double to_double(std::string_view digits, int exponent = 0) {
-  std::string text(digits);
-  if (text.back() == '.') text.pop_back();
-  if (exponent != 0) text += fmt::format("e{}", exponent);
-  double v = 0;
-  std::from_chars(text.data(), text.data() + text.size(), v);
-  return v;
-}
-
-std::optional<uint64_t> to_integer(std::string_view digits) {
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
-  return v;
-}
-
-bool negative(std::string_view value) {
-  return !value.empty() && value.front() == '-';
-}
-
-Result<double> parse_percent(std::string_view item, Field field, std::string_view value,
-                             std::string_view name) {
-  if (value == "0") return 0.0;
-  auto number = split_number(value);
-  if (negative(value)) return fail(item, fmt::format("{} cannot be negative", name));
-  if (!number || number->unit != "%") {
-    const auto forms =
-        field == Field::kLoss && name == "loss" ? forms_of(field) : detail::kPercentForms;
-    return fail(item, fmt::format("{} takes {}; a bare fraction like 0.02 is refused as ambiguous",
-                                  name, forms));
-  }
-  const double p = to_double(number->digits, -2);
-  if (p > 1.0) return fail(item, fmt::format("{} is at most 100%", name));
-  return p;
-}
-
-Result<std::chrono::nanoseconds> parse_duration(std::string_view item, Field field,
-                                                std::string_view value) {
-  if (negative(value)) return bad_value(item, field, "cannot be negative");
-  auto number = split_number(value);
-  if (!number) return bad_value(item, field);
-  long double unit_ns = 0;
-  const std::string& u = number->unit;
-  if (u == "ns")
-    unit_ns = 1;
-  else if (u == "us" || u == "µs")
-    unit_ns = 1e3L;
-  else if (u.empty() || u == "ms")
-    unit_ns = 1e6L;
-  else if (u == "s")
-    unit_ns = 1e9L;
-  else
-    return bad_value(item, field, fmt::format("unknown unit '{}'", number->unit));
-  const long double ns = std::strtold(std::string(number->digits).c_str(), nullptr) * unit_ns;
-  if (ns > kMaxDelayNs) return bad_value(item, field, "at most 60s");
-  return std::chrono::nanoseconds(std::llround(ns));
-}
-
-Result<uint64_t> parse_rate(std::string_view item, std::string_view value) {
-  if (negative(value)) return bad_value(item, Field::kRate, "cannot be negative");
-  auto number = split_number(value);
-  if (!number) return bad_value(item, Field::kRate);
-  if (number->unit.empty()) {
-    if (to_double(number->digits) == 0) return uint64_t{0};
-    return bad_value(item, Field::kRate, "a rate needs a unit");
-  }
-  static constexpr std::pair<std::string_view, long double> kUnits[] = {
-      {"bit", 1}, {"kbit", 1e3L}, {"mbit", 1e6L}, {"gbit", 1e9L},
-      {"bps", 8}, {"kbps", 8e3L}, {"mbps", 8e6L}, {"gbps", 8e9L},
-  };
-  for (const auto& [name, bits] : kUnits) {
-    if (number->unit != name) continue;
-    const long double bps = std::strtold(std::string(number->digits).c_str(), nullptr) * bits;
-    if (bps > kMaxRateBps) return bad_value(item, Field::kRate, "at most 1000gbit");
-    const auto rounded = static_cast<uint64_t>(std::llround(bps));
-    if (rounded == 0 && bps > 0) return bad_value(item, Field::kRate, "below 1 bit/s");
-    return rounded;
-  }
-  return bad_value(item, Field::kRate, fmt::format("unknown unit '{}'", number->unit));
-}
-
-Result<std::pair<uint64_t, QueueUnit>> parse_queue(std::string_view item, std::string_view value) {
-  if (negative(value)) return bad_value(item, Field::kQueue, "cannot be negative");
-  auto number = split_number(value);
-  auto count = number ? to_integer(number->digits) : std::nullopt;
-  if (!count) return bad_value(item, Field::kQueue, "a whole number is needed");
-  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
-      {"", 1}, {"pkt", 1}, {"b", 1}, {"kb", 1000}, {"kib", 1024}, {"mb", 1000000}, {"mib", 1 << 20},
-  };
-  for (const auto& [name, mult] : kUnits) {
-    if (number->unit != name) continue;
-    if (*count == 0) return bad_value(item, Field::kQueue, "must be at least 1");
-    if (*count > (uint64_t{1} << 40) / mult) return bad_value(item, Field::kQueue, "too large");
-    const auto unit = (name.empty() || name == "pkt") ? QueueUnit::kPackets : QueueUnit::kBytes;
-    return std::pair{*count * mult, unit};
-  }
-  return bad_value(item, Field::kQueue, fmt::format("unknown unit '{}'", number->unit));
-}
-
-Result<uint64_t> parse_integer(std::string_view item, Field field, std::string_view value,
-                               uint64_t min, uint64_t max) {
-  auto v = to_integer(value);
-  if (!v || *v < min || *v > max) return bad_value(item, field);
-  return *v;
 }
 
 // Fills `loss` from the items of one `loss=ge:…` group.
@@ -203,8 +45,8 @@ Result<void> parse_gilbert_elliott(
       return bad_value(item, Field::kLoss, "expected p=, r=, h= or k= after loss=ge:");
     if (seen[index]) return fail(item, fmt::format("loss=ge: sets {} twice", key));
     seen[index] = true;
-    auto v = parse_percent(item, Field::kLoss, trim(sub.substr(eq + 1)),
-                           fmt::format("loss=ge: {}", key));
+    auto v = detail::parse_percent(item, Field::kLoss, trim(sub.substr(eq + 1)),
+                                   fmt::format("loss=ge: {}", key));
     if (!v) return v.error();
     double* slots[] = {&loss.p, &loss.r, &loss.h, &loss.k};
     *slots[index] = *v;
@@ -269,14 +111,14 @@ Result<Spec> parse_spec(std::string_view text) {
           ok = parse_gilbert_elliott(group, spec.loss);
           break;
         }
-        auto p = parse_percent(item, Field::kLoss, value, "loss");
+        auto p = detail::parse_percent(item, Field::kLoss, value, "loss");
         if (!p) return p.error();
         spec.loss = LossSpec{LossKind::kBernoulli, *p};
         break;
       }
       case Field::kDelay:
       case Field::kJitter: {
-        auto d = parse_duration(item, *field, value);
+        auto d = detail::parse_duration(item, *field, value);
         if (!d) return d.error();
         (*field == Field::kDelay ? spec.delay : spec.jitter) = *d;
         break;
@@ -296,7 +138,7 @@ Result<Spec> parse_spec(std::string_view text) {
       case Field::kReorder:
       case Field::kDup:
       case Field::kCorrupt: {
-        auto p = parse_percent(item, *field, value, kFieldTable[index].name);
+        auto p = detail::parse_percent(item, *field, value, kFieldTable[index].name);
         if (!p) return p.error();
         (*field == Field::kReorder ? spec.reorder
          : *field == Field::kDup   ? spec.duplicate
@@ -304,19 +146,19 @@ Result<Spec> parse_spec(std::string_view text) {
         break;
       }
       case Field::kGap: {
-        auto g = parse_integer(item, *field, value, 1, 1000);
+        auto g = detail::parse_integer(item, *field, value, 1, 1000);
         if (!g) return g.error();
         spec.reorder_gap = static_cast<uint32_t>(*g);
         break;
       }
       case Field::kRate: {
-        auto r = parse_rate(item, value);
+        auto r = detail::parse_rate(item, value);
         if (!r) return r.error();
         spec.rate_bps = *r;
         break;
       }
       case Field::kQueue: {
-        auto q = parse_queue(item, value);
+        auto q = detail::parse_queue(item, value);
         if (!q) return q.error();
         spec.queue_limit = q->first;
         spec.queue_unit = q->second;
@@ -331,13 +173,13 @@ Result<Spec> parse_spec(std::string_view text) {
           ok = bad_value(item, *field);
         break;
       case Field::kMtu: {
-        auto m = parse_integer(item, *field, value, 68, 65535);
+        auto m = detail::parse_integer(item, *field, value, 68, 65535);
         if (!m) return m.error();
         spec.mtu = static_cast<uint32_t>(*m);
         break;
       }
       case Field::kSeed: {
-        auto s = parse_integer(item, *field, value, 0, UINT64_MAX);
+        auto s = detail::parse_integer(item, *field, value, 0, UINT64_MAX);
         if (!s) return s.error();
         spec.seed = *s;
         break;

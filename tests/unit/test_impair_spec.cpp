@@ -72,8 +72,12 @@ TEST(ImpairSpec, UnitsAndAliases) {
   EXPECT_EQ(parse_ok("delay=20").delay, 20ms);
   EXPECT_EQ(parse_ok("delay=1.5s").delay, 1500ms);
   EXPECT_EQ(parse_ok("delay=250us").delay, 250us);
-  EXPECT_EQ(parse_ok("delay=250µs").delay, 250us);
+  EXPECT_EQ(parse_ok("delay=250\u00b5s").delay, 250us);  // micro sign
+  EXPECT_EQ(parse_ok("delay=250\u03bcs").delay, 250us);  // Greek mu
   EXPECT_EQ(parse_ok("delay=7ns").delay, 7ns);
+  EXPECT_EQ(parse_ok("delay=1.234567ms").delay, 1234567ns);
+  EXPECT_EQ(parse_ok("jitter=0.1s").jitter, 100ms);
+  EXPECT_EQ(parse_ok("rate=1.5mbit").rate_bps, 1'500'000u);
   EXPECT_EQ(parse_ok("distribution=pareto").distribution, DelayDistribution::kPareto);
   EXPECT_EQ(parse_ok("dist=paretonormal").distribution, DelayDistribution::kParetoNormal);
   EXPECT_DOUBLE_EQ(parse_ok("duplicate=1%").duplicate, 0.01);
