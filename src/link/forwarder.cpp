@@ -100,8 +100,10 @@ Forwarder::Forwarder(ForwarderSetup setup)
 }
 
 bool offload_allowed(const impair::Spec& s) {
-  return s.loss.kind == impair::LossKind::kNone && s.jitter.count() == 0 && s.reorder == 0 &&
-         s.duplicate == 0 && s.corrupt == 0 && s.rate_bps == 0;
+  const bool lossless = s.loss.kind == impair::LossKind::kNone ||
+                        (s.loss.kind == impair::LossKind::kBernoulli && s.loss.p == 0);
+  return lossless && s.jitter.count() == 0 && s.reorder == 0 && s.duplicate == 0 &&
+         s.corrupt == 0 && s.rate_bps == 0;
 }
 
 void Forwarder::apply_offload(Direction& d) {
