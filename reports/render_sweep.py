@@ -4,6 +4,7 @@ throughput against p95 delay under load (Pantheon's summary plot). Imported by r
 import math
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
 PLOTS = {
     "delivered": "sweep_delivered.png",
@@ -37,6 +38,13 @@ def ms(us):
     return None if us is None else us / 1000.0
 
 
+def plain_log_ticks(axis):
+    """Log axes labelled 20, 30, 40 rather than 2×10¹."""
+    label = FuncFormatter(lambda v, _: f"{v:g}")
+    axis.set_major_formatter(label)
+    axis.set_minor_formatter(label)
+
+
 def series(recs, metric):
     """{(wire, delay): [(loss, value), ...]} sorted by loss."""
     out = {}
@@ -60,6 +68,7 @@ def line_plot(recs, metric, ylabel, title, path, scale=1.0, logy=False):
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
@@ -91,6 +100,7 @@ def plot_cdf(recs, path):
             ax.plot([v / 1000.0 for _, v in cdf], [q / 100.0 for q, _ in cdf], marker=".",
                     color=COLORS.get(r["transport"], "tab:gray"), label=r["transport"])
     ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
     ax.set_xlabel("one-way delay of the 1 ms probe messages (ms, log scale)")
     ax.set_ylabel("fraction of delivered messages")
     ax.set_title(f"One-way delay CDF at {f(loss)} % loss, delay {f(delay, 0)} ms")
@@ -117,6 +127,7 @@ def plot_scatter(recs, path):
         if any(r["transport"] == wire for r in recs):
             ax.scatter([], [], color=color, label=wire)
     ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
     ax.invert_xaxis()  # better is up and to the right, as Pantheon draws it
     ax.set_xlabel("p95 one-way delay during the bulk transfer (ms, log scale, reversed)")
     ax.set_ylabel("goodput (Mbit/s)")

@@ -4,12 +4,13 @@
 set -euo pipefail
 
 # Build and test dependencies; the anchors (iperf3, sockperf, ncat) and the plotting stack are needed
-# by `chat bench compare` and `chat report`, and the plain-text tools by the interop tests.
+# by `chat bench compare` and `chat report`, the plain-text tools by the interop tests, and ping,
+# iperf3 and nc check the emulated link (tests/integration/test_link.cpp).
 packages=(
   build-essential cmake pkg-config
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libreadline-dev
   python3 python3-matplotlib
-  iperf3 sockperf ncat socat netcat-openbsd iproute2
+  iperf3 sockperf ncat socat netcat-openbsd iproute2 iputils-ping
 )
 
 missing=()
