@@ -145,6 +145,7 @@ struct Profile {
   FanoutOptions fanout_small;  // 10 and 100 clients
   FanoutOptions fanout_large;  // 1,000 clients, fewer messages: n² deliveries per round
   CompareOptions compare;
+  SweepOptions sweep;
 };
 
 Profile make_profile(bool full) {
@@ -162,6 +163,11 @@ Profile make_profile(bool full) {
   p.compare.duration_s = full ? 3.0 : 1.0;
   p.compare.rtt_rounds = full ? 5 : 3;
   p.compare.fanout_messages = full ? 50 : 10;
+  if (!full) {
+    p.sweep.loss_pct = {0, 1, 5};
+    p.sweep.probe_s = 1.0;
+    p.sweep.bulk_s = 1.0;
+  }
   return p;
 }
 
@@ -170,6 +176,7 @@ void register_all(CLI::App* bench, int& exit_code) {
   auto out = std::make_shared<std::string>("reports/latest");
   auto no_compare = std::make_shared<bool>(false);
   auto no_report = std::make_shared<bool>(false);
+  auto no_sweep = std::make_shared<bool>(false);
   CLI::App* app =
       bench->add_subcommand("all", "every scenario (and compare) in one profile, then the report");
   app->add_option("--profile", *profile, "quick (minutes) or full (the reference report)")
@@ -178,6 +185,7 @@ void register_all(CLI::App* bench, int& exit_code) {
   app->add_option("-o,--out", *out, "directory for results and the report")->capture_default_str();
   app->add_flag("--no-compare", *no_compare, "skip the sockperf/iperf3/ncat anchors");
   app->add_flag("--no-report", *no_report, "results only, no Markdown/plots");
+  app->add_flag("--no-sweep", *no_sweep, "skip the loss × delay sweep over the emulated link");
   app->callback([=, &exit_code] {
     const Profile p = make_profile(*profile == "full");
     auto doc = new_document(command_line(*app), *profile);
@@ -198,6 +206,14 @@ void register_all(CLI::App* bench, int& exit_code) {
     step("fanout", run_fanout(p.fanout_small, progress));
     step("fanout", run_fanout(p.fanout_large, progress));
     if (!*no_compare) step("compare", run_compare(p.compare, progress));
+    if (!*no_sweep) {
+      // The sweep needs the emulated link; where it cannot be made, the rest still stands.
+      auto swept = run_sweep(p.sweep, progress);
+      if (swept)
+        step("sweep", std::move(swept));
+      else
+        fmt::print(stderr, "chat bench all: no loss sweep: {}\n", swept.error().message);
+    }
     const int saved = finish_document(doc, *out);
     if (saved != 0) exit_code = saved;
     if (*no_report) return;
