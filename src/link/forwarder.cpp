@@ -30,7 +30,7 @@ int64_t now_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-// How early the timer fires before a packet is due; the rest is spun (see arm_timer).
+// How early the timer fires before a packet is due; the loop polls the rest (see run).
 constexpr int64_t kEarlyWake = 50'000;
 
 // Bounded work per wake-up, so one busy direction cannot starve the other or the control socket.
@@ -151,32 +151,24 @@ void Forwarder::flush_due(Direction& d, int64_t now) {
   if (!d.headers.empty() && d.pipe.counters().queued_packets == 0) d.headers.clear();
 }
 
-void Forwarder::spin_until_due() {
+bool Forwarder::arm_timer() {
   std::optional<int64_t> next = up_.pipe.next_due();
   if (auto d = down_.pipe.next_due(); d && (!next || *d < *next)) next = d;
-  if (!next) return;
-  // Bounded by kEarlyWake: the timer was set that far ahead at most.
-  const int64_t until = std::min(*next, now_ns() + kEarlyWake);
-  while (now_ns() < until) {
-  }
-}
-
-void Forwarder::arm_timer() {
-  std::optional<int64_t> next = up_.pipe.next_due();
-  if (auto d = down_.pipe.next_due(); d && (!next || *d < *next)) next = d;
+  if (next && *next - now_ns() <= kEarlyWake) return true;  // poll for it
   const int64_t want = next.value_or(-1);
-  if (want == armed_for_) return;
+  if (want == armed_for_) return false;
   armed_for_ = want;
   itimerspec spec{};
   if (want >= 0) {
-    // Woken a little early, the loop spins the last stretch (spin_until_due): a wake-up can take
-    // tens of microseconds on a busy VM, more than the precision the link promises.
+    // Woken a little early, the loop polls the last stretch (see run): a wake-up can take tens
+    // of microseconds on a busy VM, more than the precision the link promises.
     // 0 disarms a timerfd, so a due time already past becomes 1 ns.
     const int64_t at = std::max<int64_t>(want - kEarlyWake, 1);
     spec.it_value.tv_sec = at / 1'000'000'000;
     spec.it_value.tv_nsec = at % 1'000'000'000;
   }
   ::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+  return false;
 }
 
 std::string Forwarder::set(const std::string& up, const std::string& down) {
@@ -256,7 +248,13 @@ void Forwarder::run(int control) {
   bool stop = false;
   epoll_event events[8];
   while (!stop) {
-    const int n = ::epoll_wait(ep.get(), events, 8, -1);
+    // Whatever is due leaves first. A packet due within kEarlyWake is waited for by polling
+    // (epoll_wait with no timeout), so reads go on meanwhile; anything later wakes the timer.
+    const int64_t now = now_ns();
+    flush_due(up_, now);
+    flush_due(down_, now);
+    const int timeout = arm_timer() ? 0 : -1;
+    const int n = ::epoll_wait(ep.get(), events, 8, timeout);
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
@@ -269,9 +267,6 @@ void Forwarder::run(int control) {
         uint64_t ticks = 0;
         (void)!::read(fd, &ticks, sizeof ticks);
         armed_for_ = -1;
-        spin_until_due();
-        flush_due(up_, now_ns());
-        flush_due(down_, now_ns());
       } else if (fd == signals.get()) {
         stop = true;
       } else if (fd == control) {
@@ -287,11 +282,6 @@ void Forwarder::run(int control) {
         (void)!::send(peer.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
       }
     }
-    // A packet due within the last pass (zero delay) leaves now; later ones wake the timer.
-    const int64_t now = now_ns();
-    flush_due(up_, now);
-    flush_due(down_, now);
-    arm_timer();
   }
 }
 

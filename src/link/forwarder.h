@@ -70,8 +70,9 @@ class Forwarder {
  private:
   void forward(Direction& d, int64_t now);
   void flush_due(Direction& d, int64_t now);
-  void arm_timer();
-  void spin_until_due();
+  // Arms the timer for the next due packet, or returns true when it is so near that the loop
+  // should poll for it instead.
+  bool arm_timer();
   void apply_offload(Direction& d);
   std::string set(const std::string& up, const std::string& down);
 
