@@ -113,14 +113,16 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
       "A hub; a talker sending {0} messages/s for {1:.0f} s; two clients whose user types a line\n"
       "every {2:.0f} s:\n"
       "  lockstep: chat client --io lockstep (read a line, send it, then block in one recv)\n"
-      "  normal:   chat client (one epoll loop watches the keyboard and the socket at once)",
+      "  normal:   chat client (one epoll loop watches the keyboard and the socket at once)\n"
+      "First the room is quiet; then the talker starts.",
       "一个聊天室；一个发言者每秒发 {0} 条消息，持续 {1:.0f} 秒；两个客户端，其用户每 {2:.0f} 秒敲一行：\n"
       "  锁步：chat client --io lockstep（读一行输入，发送，再阻塞在一次 recv 上）\n"
-      "  正常：chat client（一个 epoll 循环同时监视键盘和 socket）",
+      "  正常：chat client（一个 epoll 循环同时监视键盘和 socket）\n"
+      "先是聊天室安静，然后发言者开始说话。",
       rate, duration_s, type_every_s);
 
   Watch normal_w, lockstep_w;
-  const uint64_t t0 = now_ns();
+  uint64_t t0 = now_ns();
   uint32_t sent = 0;
   bool normal_eof = false, lockstep_eof = false;
   loop.add(normal->stdout_fd(), EPOLLIN, [&](uint32_t) {
@@ -131,65 +133,92 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
     take_lines(*lockstep, lockstep_w, t0, lockstep_eof);
     if (lockstep_eof) loop.remove(lockstep->stdout_fd());
   });
-  const auto talk = loop.run_every(std::chrono::milliseconds(1000 / rate), [&] {
-    (void)talker.send(Message::chat(bench::make_text_payload(0, sent++, now_ns(), 64)));
-  });
-  int typed = 0;
-  const auto typing = loop.run_every(std::chrono::milliseconds(int(type_every_s * 1000)), [&] {
-    const std::string line = fmt::format("line {}", ++typed);
-    normal->type_line(line);
-    lockstep->type_line(line);
-  });
-  loop.run_after(std::chrono::milliseconds(int(duration_s * 1000)), [&] {
-    loop.cancel(talk);
-    loop.cancel(typing);
-  });
 
-  // Then the room goes quiet, and the other half of the answer shows: the user types twice; the
-  // first line is sent, the second waits in the keyboard buffer while the only thread sits in
-  // recv, until someone else speaks.
-  uint64_t quiet1_at = 0, quiet2_at = 0, unblock_at = 0;
-  auto after = [&](std::chrono::milliseconds d, std::function<void()> fn) {
-    loop.run_after(std::chrono::milliseconds(int(duration_s * 1000)) + 500ms + d, std::move(fn));
-  };
-  after(0ms, [&] {
-    quiet1_at = now_ns();
-    lockstep->type_line("quiet one");
-  });
-  after(quiet_gap / 2, [&] {
-    quiet2_at = now_ns();
-    lockstep->type_line("quiet two");
-  });
-  after(quiet_gap / 2 + quiet_gap, [&] {
-    unblock_at = now_ns();
+  // Part A, the room quiet: the user types into the lockstep client every half gap. A line goes
+  // out at once only if the previous receive returned; once the client sits in recv with nothing
+  // coming, the next line waits in the keyboard buffer until someone else speaks.
+  constexpr int kQuietLines = 4;
+  std::vector<uint64_t> quiet_typed(kQuietLines, 0);
+  for (int i = 0; i < kQuietLines; ++i)
+    loop.run_after(quiet_gap / 2 * i, [&, i] {
+      quiet_typed[i] = now_ns();
+      lockstep->type_line(fmt::format("quiet {}", i + 1));
+    });
+  uint64_t spoke_at = 0;
+  const auto part_a = quiet_gap / 2 * (kQuietLines - 1) + quiet_gap;
+  loop.run_after(part_a, [&] {
+    spoke_at = now_ns();
     (void)talker.send(Message::chat("anyone here?"));
   });
-  after(quiet_gap * 2 + 500ms, [&] { loop.stop(); });
+
+  // Part B, the room busy: the talker at a steady rate, the user typing into both clients.
+  net::TimerId talk = 0, typing = 0;
+  int typed = 0;
+  loop.run_after(part_a + 300ms, [&] {
+    t0 = now_ns();
+    talk = loop.run_every(std::chrono::milliseconds(1000 / rate), [&] {
+      (void)talker.send(Message::chat(bench::make_text_payload(0, sent++, now_ns(), 64)));
+    });
+    typing = loop.run_every(std::chrono::milliseconds(int(type_every_s * 1000)), [&] {
+      const std::string line = fmt::format("line {}", ++typed);
+      normal->type_line(line);
+      lockstep->type_line(line);
+    });
+    loop.run_after(std::chrono::milliseconds(int(duration_s * 1000)), [&] {
+      loop.cancel(talk);
+      loop.cancel(typing);
+      loop.run_after(500ms, [&] { loop.stop(); });
+    });
+  });
+  const auto cap = loop.run_after(std::chrono::seconds(int(duration_s) + 10), [&] { loop.stop(); });
   loop.run();
+  loop.cancel(cap);
   normal->close_stdin();
   lockstep->close_stdin();
   talker.close();
   normal->wait(2s);
   lockstep->wait(1s);
 
-  // When did the normal client see each quiet line that the lockstep client sent?
-  auto seen_at = [&](std::string_view text) -> uint64_t {
+  // When did the normal client show each quiet line the lockstep client sent?
+  auto seen_at = [&](const std::string& text) -> uint64_t {
     for (const auto& [line, when] : normal_w.other_lines)
-      if (line.find(text) != std::string::npos) return when;
+      if (line.size() >= text.size() && line.compare(line.size() - text.size(), text.size(), text) == 0)
+        return when;
     return 0;
   };
-  const uint64_t quiet1_seen = seen_at("quiet one"), quiet2_seen = seen_at("quiet two");
-  const double quiet1_ms = quiet1_seen ? ms(quiet1_seen - quiet1_at) : -1;
-  const double quiet2_ms = quiet2_seen ? ms(quiet2_seen - quiet2_at) : -1;
+  Json quiet = Json::array();
+  for (int i = 0; i < kQuietLines; ++i) {
+    const uint64_t seen = seen_at(fmt::format("quiet {}", i + 1));
+    quiet.push_back(Json{{"typed_ms", ms(quiet_typed[i] - quiet_typed[0])},
+                         {"shown_after_ms", seen ? ms(seen - quiet_typed[i]) : -1.0}});
+  }
+  const double spoke_ms = ms(spoke_at - quiet_typed[0]);
 
-  t.heading("What the lockstep client showed", "单线程锁步客户端看到的");
-  t.say("  0.00 s .. {:.2f} s  nothing at all (its only thread was waiting for the keyboard)",
-        "  0.00 秒 .. {:.2f} 秒  什么也没有（唯一的线程在等键盘输入）",
-        lockstep_w.bursts.empty() ? duration_s : lockstep_w.bursts[0]["t_s"].get<double>());
-  for (const Json& b : lockstep_w.bursts)
-    t.say("  {:5.2f} s  one receive brought {:2} messages at once, the oldest {:.0f} ms old",
-          "  {:5.2f} 秒  一次接收一下子收到 {:2} 条消息，最早的一条已等了 {:.0f} 毫秒",
-          b["t_s"].get<double>(), b["messages"].get<int>(), b["oldest_ms"].get<double>());
+  t.heading("First, the room quiet", "首先，聊天室安静时");
+  t.say("The user typed {} lines into the lockstep client; someone else spoke at {:.0f} ms:",
+        "用户向锁步客户端敲了 {} 行；{:.0f} 毫秒时才有别人说话：", kQuietLines, spoke_ms);
+  for (int i = 0; i < kQuietLines; ++i) {
+    const double after = quiet[i]["shown_after_ms"].get<double>();
+    const bool stuck = after > ms(std::chrono::nanoseconds(quiet_gap).count()) / 4;
+    t.say("  \"quiet {}\" typed at {:4.0f} ms, shown by the normal client {:6.1f} ms later{}",
+          "  \"quiet {}\" 在 {:4.0f} 毫秒敲下，正常客户端 {:6.1f} 毫秒后显示{}", i + 1,
+          quiet[i]["typed_ms"].get<double>(), after,
+          stuck ? t.pick(": stuck unsent, the thread sat in recv", "：没能发出，线程正阻塞在 recv 上")
+                : "");
+  }
+
+  t.heading("Then the room busy: what the lockstep client showed", "然后聊天室热闹起来：锁步客户端看到的");
+  t.say("Then the talker started. Each line below is one recv(); between them the lockstep\n"
+        "client showed nothing, its only thread waiting for the keyboard.",
+        "然后发言者开始说话。下面每行是一次 recv()；两次之间锁步客户端什么也不显示，\n"
+        "它唯一的线程在等键盘。");
+  for (const Json& b : lockstep_w.bursts) {
+    const int n = b["messages"].get<int>();
+    t.say("  {:5.2f} s  one receive brought {:2} message{} at once, the oldest {:.0f} ms old",
+          "  {:5.2f} 秒  一次接收一下子收到 {:2} 条消息{}，最早的一条已等了 {:.0f} 毫秒",
+          b["t_s"].get<double>(), n, t.zh() ? "" : (n == 1 ? "" : "s"),
+          b["oldest_ms"].get<double>());
+  }
   if (lockstep_w.fragments > 0)
     t.say("  {} messages arrived cut in two: a receive of 1,024 bytes ends where it ends",
           "  {} 条消息被截成两半：一次 1024 字节的接收在哪里截断就在哪里截断", lockstep_w.fragments);
@@ -209,16 +238,6 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
       "有 {} 条消息始终没显示在锁步客户端的屏幕上：它离开时，这些消息还躺在它的 socket 接收缓冲区里。",
       sent - std::min<uint64_t>(sent, lockstep_w.received));
 
-  t.heading("Then the room went quiet", "然后聊天室安静下来");
-  t.say(
-      "The user typed \"quiet one\": the normal client showed it {0:.1f} ms later (it was sent,\n"
-      "then the lockstep client blocked in recv). \"quiet two\", typed {1:.0f} ms later, took\n"
-      "{2:.0f} ms: it could not be sent until the talker spoke, {3:.0f} ms after it was typed.",
-      "用户敲了 \"quiet one\"：正常客户端 {0:.1f} 毫秒后就显示了（它被发出，随后锁步客户端阻塞在\n"
-      "recv 上）。{1:.0f} 毫秒后敲的 \"quiet two\" 用了 {2:.0f} 毫秒：直到发言者在它敲下 {3:.0f} 毫秒后\n"
-      "说话，它才被发出去。",
-      quiet1_ms, ms(quiet2_at - quiet1_at), quiet2_ms, ms(unblock_at - quiet2_at));
-
   t.heading("Answer", "回答");
   t.say(
       "Without threads the client does one blocking thing at a time, in a fixed order. While it\n"
@@ -237,9 +256,7 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
               {"normal", delay_json(normal_w, sent)},
               {"lockstep", delay_json(lockstep_w, sent)},
               {"lockstep_unread", sent - std::min<uint64_t>(sent, lockstep_w.received)},
-              {"quiet", Json{{"first_line_ms", quiet1_ms},
-                             {"second_line_ms", quiet2_ms},
-                             {"talker_spoke_after_ms", ms(unblock_at - quiet2_at)}}}};
+              {"quiet", Json{{"lines", quiet}, {"someone_spoke_at_ms", spoke_ms}}}};
 }
 
 }  // namespace chat::demo

@@ -16,6 +16,13 @@ void HubCore::add(int id, std::string address) {
   c.lines = wire::LineSplitter(limits_.max_payload);
 }
 
+void HubCore::admit_silent(int id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end() || it->second.sniffed) return;
+  it->second.sniffed = true;
+  join(id, it->second, it->second.address);
+}
+
 bool HubCore::feed(int id, std::string_view bytes) {
   auto it = clients_.find(id);
   if (it == clients_.end() || bytes.empty()) return it != clients_.end();

@@ -30,6 +30,10 @@ class HubCore {
 
   // A connection was accepted; it joins the room once it speaks (JOIN, or a first line of text).
   void add(int id, std::string address);
+  // A connection silent since it was accepted (telnet, an idle nc waits to be spoken to) is a
+  // plain-text peer; the servers call this once kSniffTimeout has passed. No-op if it spoke.
+  void admit_silent(int id);
+  static constexpr int kSniffTimeoutMs = 300;
   // Bytes read from `id`. False: the client must be closed once its queued output is written.
   bool feed(int id, std::string_view bytes);
   // The connection is gone; the room hears so if it was a member.

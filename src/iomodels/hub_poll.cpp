@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "src/iomodels/hub_core.h"
 #include "src/iomodels/hub_models.h"
 #include "src/net/socket.h"
+#include "src/util/clock.h"
 
 namespace chat::iomodels {
 namespace {
@@ -37,7 +39,7 @@ class PollHub {
         fds.push_back({fd, static_cast<short>(POLLIN | (pending ? POLLOUT : 0)), 0});
       }
       // The one blocking call: wait until any socket can be read or written.
-      const int n = ::poll(fds.data(), fds.size(), -1);
+      const int n = ::poll(fds.data(), fds.size(), static_cast<int>(ms_until_next_admission()));
       if (n < 0) {
         if (errno == EINTR) continue;
         fmt::print(stderr, "chat: poll: {}\n", net::errno_text(errno));
@@ -50,6 +52,7 @@ class PollHub {
         if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) read_from(fd);
         if ((fds[i].revents & POLLOUT) && conns_.count(fd)) write_to(fd);
       }
+      admit_silent();
       settle();
     }
   }
@@ -63,6 +66,7 @@ class PollHub {
       const int id = fd.get();
       core_.add(id, net::peer_address(id).to_string());
       conns_.emplace(id, std::move(fd));
+      silent_.emplace(id, now_ns() + HubCore::kSniffTimeoutMs * 1'000'000ull);
     }
   }
 
@@ -100,7 +104,28 @@ class PollHub {
       if (conns_.count(fd)) write_to(fd);
   }
 
+  // Connections that have not spoken yet, and when they count as plain-text peers.
+  void admit_silent() {
+    const uint64_t now = now_ns();
+    for (auto it = silent_.begin(); it != silent_.end();) {
+      if (it->second > now && conns_.count(it->first)) {
+        ++it;
+        continue;
+      }
+      if (conns_.count(it->first)) core_.admit_silent(it->first);
+      it = silent_.erase(it);
+    }
+  }
+  int64_t ms_until_next_admission() const {
+    if (silent_.empty()) return -1;
+    uint64_t first = UINT64_MAX;
+    for (const auto& [fd, at] : silent_) first = std::min(first, at);
+    const uint64_t now = now_ns();
+    return first > now ? static_cast<int64_t>((first - now) / 1'000'000 + 1) : 0;
+  }
+
   HubCore core_;
+  std::map<int, uint64_t> silent_;
   net::Fd listener_;
   net::Fd signals_;
   std::map<int, net::Fd> conns_;

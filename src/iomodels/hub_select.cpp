@@ -6,6 +6,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "src/iomodels/hub_core.h"
 #include "src/iomodels/hub_models.h"
 #include "src/net/socket.h"
+#include "src/util/clock.h"
 #include "src/wire/frame_codec.h"
 
 namespace chat::iomodels {
@@ -42,7 +44,10 @@ class SelectHub {
         highest = std::max(highest, fd);
       }
       // The one blocking call: wait until any socket can be read or written.
-      const int n = ::select(highest + 1, &readable, &writable, nullptr, nullptr);
+      const int64_t wait_ms = ms_until_next_admission();
+      timeval wait{wait_ms / 1000, (wait_ms % 1000) * 1000};
+      const int n =
+          ::select(highest + 1, &readable, &writable, nullptr, wait_ms < 0 ? nullptr : &wait);
       if (n < 0) {
         if (errno == EINTR) continue;
         fmt::print(stderr, "chat: select: {}\n", net::errno_text(errno));
@@ -55,6 +60,7 @@ class SelectHub {
         if (FD_ISSET(fd, &readable)) read_from(fd);
         if (FD_ISSET(fd, &writable) && conns_.count(fd)) write_to(fd);
       }
+      admit_silent();
       settle();
     }
   }
@@ -72,6 +78,7 @@ class SelectHub {
       const int id = fd.get();
       core_.add(id, net::peer_address(id).to_string());
       conns_.emplace(id, std::move(fd));
+      silent_.emplace(id, now_ns() + HubCore::kSniffTimeoutMs * 1'000'000ull);
     }
   }
 
@@ -127,7 +134,28 @@ class SelectHub {
       if (conns_.count(fd)) write_to(fd);
   }
 
+  // Connections that have not spoken yet, and when they count as plain-text peers.
+  void admit_silent() {
+    const uint64_t now = now_ns();
+    for (auto it = silent_.begin(); it != silent_.end();) {
+      if (it->second > now && conns_.count(it->first)) {
+        ++it;
+        continue;
+      }
+      if (conns_.count(it->first)) core_.admit_silent(it->first);
+      it = silent_.erase(it);
+    }
+  }
+  int64_t ms_until_next_admission() const {
+    if (silent_.empty()) return -1;
+    uint64_t first = UINT64_MAX;
+    for (const auto& [fd, at] : silent_) first = std::min(first, at);
+    const uint64_t now = now_ns();
+    return first > now ? static_cast<int64_t>((first - now) / 1'000'000 + 1) : 0;
+  }
+
   HubCore core_;
+  std::map<int, uint64_t> silent_;
   net::Fd listener_;
   net::Fd signals_;
   std::map<int, net::Fd> conns_;

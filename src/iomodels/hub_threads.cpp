@@ -75,8 +75,28 @@ class ThreadsHub {
   // One client's thread: block in recv, hand the bytes to the room, write what it produced.
   void serve(int id, std::shared_ptr<Conn> conn) {
     char buffer[16 * 1024];
+    // Silence at first means a plain-text peer (telnet waits to be spoken to): the first recv
+    // waits only so long.
+    timeval sniff{0, HubCore::kSniffTimeoutMs * 1000};
+    ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_RCVTIMEO, &sniff, sizeof sniff);
+    bool sniffing = true;
     for (;;) {
       const ssize_t got = ::recv(conn->fd.get(), buffer, sizeof buffer, 0);
+      if (sniffing) {
+        sniffing = false;
+        timeval forever{0, 0};
+        ::setsockopt(conn->fd.get(), SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof forever);
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          std::vector<int> dirty;
+          {
+            std::lock_guard lock(room_);
+            core_.admit_silent(id);
+            dirty = core_.take_dirty();
+          }
+          deliver(dirty);
+          continue;
+        }
+      }
       if (got < 0 && errno == EINTR) continue;
       if (got <= 0) break;
       std::vector<int> dirty, closing;
