@@ -29,6 +29,7 @@ bool run_one(const std::string& name, Runner runner, const DemoOptions& o) {
     fmt::print(stderr, "chat demo {}: {}\n", name, doc.error().message);
     return false;
   }
+  (*doc)["schema"] = "chat-demo-results";
   (*doc)["demo"] = name;
   (*doc)["schema_version"] = kDemoSchema;
   (*doc)["lang"] = o.lang == Lang::kZh ? "zh" : "en";

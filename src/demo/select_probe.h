@@ -1,6 +1,6 @@
 #pragma once
-// Finds select(2)'s ceiling on a running `chat server --io select`: framed clients join one after
-// another, each kept connected, until the hub refuses some. Blocking sockets, every wait bounded.
+// Finds select(2)'s ceiling on a running `chat server --io select`: `clients` framed clients join,
+// all kept connected, and each answer (WELCOME or REFUSE) is counted. Every wait is bounded.
 #include <cstdint>
 #include <string>
 
@@ -14,6 +14,6 @@ struct SelectProbe {
   double seconds = 0;
 };
 
-SelectProbe probe_select_limit(uint16_t port, size_t max_clients, size_t stop_after_refusals);
+SelectProbe probe_select_limit(uint16_t port, size_t clients);
 
 }  // namespace chat::demo
