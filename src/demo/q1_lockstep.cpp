@@ -91,21 +91,24 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
   link.port = hub->port;
   link.name = "talker";
   bench::BenchClient talker(loop, link);
-  int joined = 0;
+  // Every hub notice ends in "(N here)": the room is complete when the talker hears N = 3.
+  size_t in_room = 0;
   talker.on_message = [&](Message&& m) {
-    if (m.kind == MessageKind::kNotice && m.text.find(" joined") != std::string::npos) ++joined;
+    const size_t open = m.text.rfind('(');
+    if (m.kind == MessageKind::kNotice && open != std::string::npos)
+      in_room = std::strtoul(m.text.c_str() + open + 1, nullptr, 10);
   };
   if (auto r = talker.connect(5s); !r) return r.error();
   // The lockstep client speaks only when typed at, so the hub admits it as a text peer after its
   // silence; both must be in the room before anything is measured.
   const auto join_cap = loop.run_after(5s, [&] { loop.stop(); });
   const auto join_poll = loop.run_every(10ms, [&] {
-    if (joined >= 2) loop.stop();
+    if (in_room >= 3) loop.stop();
   });
-  if (joined < 2) loop.run();
+  if (in_room < 3) loop.run();
   loop.cancel(join_cap);
   loop.cancel(join_poll);
-  if (joined < 2) return make_error("the two clients did not both join the hub within 5 s");
+  if (in_room < 3) return make_error("the two clients did not both join the hub within 5 s");
 
   t.heading("Q1. If the multi-threading is removed, what happens, and why?",
             "思考题 1：如果去掉多线程，会出现什么现象？为什么？");

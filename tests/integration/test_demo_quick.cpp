@@ -115,3 +115,27 @@ TEST(DemoQuick, AnswersInChinese) {
 
 }  // namespace
 }  // namespace chat::testing
+
+namespace chat::testing {
+namespace {
+
+TEST(DemoQuick, ReportTurnsTheJsonIntoTheChapter) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("chat_demo_report_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ChildProcess demo({CHAT_BINARY, "demo", "q3", "--quick", "-o", dir.string()});
+  demo.drain_lines(60s);
+  ASSERT_EQ(demo.wait_exit(30s), 0);
+  ChildProcess report(
+      {CHAT_BINARY, "report", (dir / "q3.json").string(), "-o", (dir / "report").string()});
+  ASSERT_EQ(report.wait_exit(120s), 0);
+  std::ifstream in(dir / "report" / "report.md");
+  const std::string md((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(md.find("## The thinking questions, measured"), std::string::npos) << md;
+  EXPECT_NE(md.find("### Q3. Can the chat work over UDP"), std::string::npos) << md;
+  EXPECT_NE(md.find("65,508"), std::string::npos) << "the measured answer is in the chapter";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace chat::testing
