@@ -15,7 +15,8 @@ namespace {
 // Debian's interpreter, never a pyenv shim first on PATH: python3-matplotlib lives only here.
 constexpr const char* kPython = "/usr/bin/python3";
 
-// `chat demo` writes its own documents; the renderer turns them into the thinking-questions chapter.
+// `chat demo` writes its own documents; the renderer turns them into the thinking-questions
+// chapter.
 bool is_demo_document(const std::filesystem::path& path) {
   std::ifstream in(path);
   const Json doc = Json::parse(in, nullptr, false);

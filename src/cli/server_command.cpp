@@ -143,7 +143,7 @@ int run_server(const ServerOptions& o) {
 void register_server(CLI::App& root, int& exit_code) {
   auto o = std::make_shared<ServerOptions>();
   CLI::App* app = root.add_subcommand("server", "run an echo, p2p or hub (chat room) server");
-  CLI::Option* mode = app->add_option("--mode", o->mode,
+  app->add_option("--mode", o->mode,
                   "echo: replies to each sender; hub: a chat room; p2p: chat with one client "
                   "through this terminal")
       ->check(CLI::IsMember({"echo", "p2p", "hub"}))
@@ -175,8 +175,8 @@ void register_server(CLI::App& root, int& exit_code) {
       ->check(CLI::IsMember({"epoll", "threads", "select", "poll"}))
       ->capture_default_str();
   add_verbosity(*app);
-  app->callback([o, mode, &exit_code] {
-    o->mode_given = mode->count() > 0;
+  app->callback([o, app, &exit_code] {
+    o->mode_given = app->get_option("--mode")->count() > 0;
     if (o->io != "epoll" && !o->mode_given) o->mode = "hub";
     exit_code = run_server(*o);
   });

@@ -34,8 +34,7 @@ bool run_one(const std::string& name, Runner runner, const DemoOptions& o) {
   (*doc)["schema_version"] = kDemoSchema;
   (*doc)["lang"] = o.lang == Lang::kZh ? "zh" : "en";
   (*doc)["quick"] = o.quick;
-  (*doc)["seconds"] =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  (*doc)["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   (*doc)["transcript"] = t.lines();
   std::error_code ec;
   std::filesystem::create_directories(o.out_dir, ec);
@@ -87,12 +86,12 @@ void register_commands(CLI::App& root, int& exit_code) {
     auto c = std::make_shared<CliOptions>();
     CLI::App* app = demo->add_subcommand(e.name, e.help);
     add_flags(app, *c);
-    app->callback([c, &e, &exit_code] {
-      exit_code = run_one(e.name, e.runner, to_options(*c)) ? 0 : 1;
-    });
+    app->callback(
+        [c, &e, &exit_code] { exit_code = run_one(e.name, e.runner, to_options(*c)) ? 0 : 1; });
   }
   auto c = std::make_shared<CliOptions>();
-  CLI::App* all = demo->add_subcommand("all", "q1, q2 and q3 in turn (then: chat report DIR/q*.json)");
+  CLI::App* all =
+      demo->add_subcommand("all", "q1, q2 and q3 in turn (then: chat report DIR/q*.json)");
   add_flags(all, *c);
   all->callback([c, &exit_code] {
     const DemoOptions o = to_options(*c);

@@ -24,9 +24,9 @@ Result<PipedChild> PipedChild::spawn(std::vector<std::string> argv,
     ::close(in[1]);
     return make_error("pipe: " + net::errno_text(errno));
   }
-  const int err = stderr_file.empty()
-                      ? ::open("/dev/null", O_WRONLY | O_CLOEXEC)
-                      : ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int err = stderr_file.empty() ? ::open("/dev/null", O_WRONLY | O_CLOEXEC)
+                                      : ::open(stderr_file.c_str(),
+                                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);

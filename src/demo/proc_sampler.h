@@ -10,9 +10,9 @@
 namespace chat::demo {
 
 struct ProcUsage {
-  uint64_t threads = 0;    // peak
-  uint64_t rss_kib = 0;    // peak (VmHWM, the kernel's own high-water mark)
-  double cpu_s = 0;        // user + system
+  uint64_t threads = 0;  // peak
+  uint64_t rss_kib = 0;  // peak (VmHWM, the kernel's own high-water mark)
+  double cpu_s = 0;      // user + system
 };
 
 // One reading of /proc/PID; zeros if the process is gone.

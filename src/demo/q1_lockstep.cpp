@@ -118,7 +118,8 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
       "  lockstep: chat client --io lockstep (read a line, send it, then block in one recv)\n"
       "  normal:   chat client (one epoll loop watches the keyboard and the socket at once)\n"
       "First the room is quiet; then the talker starts.",
-      "一个聊天室；一个发言者每秒发 {0} 条消息，持续 {1:.0f} 秒；两个客户端，其用户每 {2:.0f} 秒敲一行：\n"
+      "一个聊天室；一个发言者每秒发 {0} 条消息，持续 {1:.0f} 秒；两个客户端，其用户每 {2:.0f} "
+      "秒敲一行：\n"
       "  锁步：chat client --io lockstep（读一行输入，发送，再阻塞在一次 recv 上）\n"
       "  正常：chat client（一个 epoll 循环同时监视键盘和 socket）\n"
       "先是聊天室安静，然后发言者开始说话。",
@@ -185,7 +186,8 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
   // When did the normal client show each quiet line the lockstep client sent?
   auto seen_at = [&](const std::string& text) -> uint64_t {
     for (const auto& [line, when] : normal_w.other_lines)
-      if (line.size() >= text.size() && line.compare(line.size() - text.size(), text.size(), text) == 0)
+      if (line.size() >= text.size() &&
+          line.compare(line.size() - text.size(), text.size(), text) == 0)
         return when;
     return 0;
   };
@@ -206,15 +208,18 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
     t.say("  \"quiet {}\" typed at {:4.0f} ms, shown by the normal client {:6.1f} ms later{}",
           "  \"quiet {}\" 在 {:4.0f} 毫秒敲下，正常客户端 {:6.1f} 毫秒后显示{}", i + 1,
           quiet[i]["typed_ms"].get<double>(), after,
-          stuck ? t.pick(": stuck unsent, the thread sat in recv", "：没能发出，线程正阻塞在 recv 上")
-                : "");
+          stuck
+              ? t.pick(": stuck unsent, the thread sat in recv", "：没能发出，线程正阻塞在 recv 上")
+              : "");
   }
 
-  t.heading("Then the room busy: what the lockstep client showed", "然后聊天室热闹起来：锁步客户端看到的");
-  t.say("Then the talker started. Each line below is one recv(); between them the lockstep\n"
-        "client showed nothing, its only thread waiting for the keyboard.",
-        "然后发言者开始说话。下面每行是一次 recv()；两次之间锁步客户端什么也不显示，\n"
-        "它唯一的线程在等键盘。");
+  t.heading("Then the room busy: what the lockstep client showed",
+            "然后聊天室热闹起来：锁步客户端看到的");
+  t.say(
+      "Then the talker started. Each line below is one recv(); between them the lockstep\n"
+      "client showed nothing, its only thread waiting for the keyboard.",
+      "然后发言者开始说话。下面每行是一次 recv()；两次之间锁步客户端什么也不显示，\n"
+      "它唯一的线程在等键盘。");
   for (const Json& b : lockstep_w.bursts) {
     const int n = b["messages"].get<int>();
     t.say("  {:5.2f} s  one receive brought {:2} message{} at once, the oldest {:.0f} ms old",
@@ -224,21 +229,23 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
   }
   if (lockstep_w.fragments > 0)
     t.say("  {} messages arrived cut in two: a receive of 1,024 bytes ends where it ends",
-          "  {} 条消息被截成两半：一次 1024 字节的接收在哪里截断就在哪里截断", lockstep_w.fragments);
+          "  {} 条消息被截成两半：一次 1024 字节的接收在哪里截断就在哪里截断",
+          lockstep_w.fragments);
 
   t.heading("Delay from the talker's send to the screen", "从发言者发送到屏幕显示的延迟");
   t.line(fmt::format("{} {} {} {} {}", pad(std::string(t.pick("client", "客户端")), 10),
                      pad(std::string(t.pick("shown/sent", "显示/发送")), 11, true),
                      pad("p50 ms", 9, true), pad("p99 ms", 9, true), pad("max ms", 9, true)));
-  for (const auto& [name, w] : {std::pair<std::string, Watch*>{"normal", &normal_w},
-                                {"lockstep", &lockstep_w}})
+  for (const auto& [name, w] :
+       {std::pair<std::string, Watch*>{"normal", &normal_w}, {"lockstep", &lockstep_w}})
     t.line(fmt::format("{} {:>11} {:>9.1f} {:>9.1f} {:>9.1f}", pad(name, 10),
                        fmt::format("{}/{}", w->received, sent), ms(w->delay.percentile(50)),
                        ms(w->delay.percentile(99)), ms(w->delay.max())));
   t.say(
       "{} messages never reached the lockstep client's screen: they were still waiting in its\n"
       "socket's receive buffer when it left.",
-      "有 {} 条消息始终没显示在锁步客户端的屏幕上：它离开时，这些消息还躺在它的 socket 接收缓冲区里。",
+      "有 {} 条消息始终没显示在锁步客户端的屏幕上：它离开时，这些消息还躺在它的 socket "
+      "接收缓冲区里。",
       sent - std::min<uint64_t>(sent, lockstep_w.received));
 
   t.heading("Answer", "回答");
@@ -247,8 +254,10 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
       "waits for the keyboard it receives nothing, so messages pile up in the socket and come in\n"
       "bursts (p50 delay {0:.0f} ms against {1:.1f} ms with the normal client); while it waits in\n"
       "recv it cannot send what the user typed. Why: a blocking call holds the only thread.",
-      "去掉多线程后，客户端一次只能按固定顺序做一件阻塞的事。它等键盘时什么也收不到，消息在 socket\n"
-      "里越积越多，然后成批到达（p50 延迟 {0:.0f} 毫秒，正常客户端为 {1:.1f} 毫秒）；它阻塞在 recv\n"
+      "去掉多线程后，客户端一次只能按固定顺序做一件阻塞的事。它等键盘时什么也收不到，消息在 "
+      "socket\n"
+      "里越积越多，然后成批到达（p50 延迟 {0:.0f} 毫秒，正常客户端为 {1:.1f} 毫秒）；它阻塞在 "
+      "recv\n"
       "上时，用户敲的内容又发不出去。原因：阻塞调用占住了唯一的线程。",
       ms(lockstep_w.delay.percentile(50)), ms(normal_w.delay.percentile(50)));
 

@@ -163,14 +163,15 @@ Result<Json> run_q2(const DemoOptions& o, Transcript& t) {
         "I/O 多路复用：一个线程请内核告诉它哪些 socket 已就绪，只处理这些，");
   t.say("those, with sockets that never block (select, poll, epoll; also io_uring, or one",
         "且 socket 不会阻塞（select、poll、epoll；还有 io_uring，或每个客户端一个进程）。");
-  t.say("process per client). {} delivered every message here.",
-        "本次{}。", all_delivered ? t.pick("All four models", "四种模型都送达了每一条消息")
-                                  : t.pick("Not every model", "并非每种模型都送达了全部消息"));
+  t.say("process per client). {} delivered every message here.", "本次{}。",
+        all_delivered ? t.pick("All four models", "四种模型都送达了每一条消息")
+                      : t.pick("Not every model", "并非每种模型都送达了全部消息"));
   if (th && ep)
-    t.say("At {} clients: threads used {} threads and {:.1f} MiB, epoll {} thread(s) and {:.1f} MiB.",
-          "{} 个客户端时：线程模型用了 {} 个线程、{:.1f} MiB，epoll 用了 {} 个线程、{:.1f} MiB。",
-          big, (*th)["server_threads"].get<uint64_t>(), (*th)["server_rss_kib"].get<double>() / 1024,
-          (*ep)["server_threads"].get<uint64_t>(), (*ep)["server_rss_kib"].get<double>() / 1024);
+    t.say(
+        "At {} clients: threads used {} threads and {:.1f} MiB, epoll {} thread(s) and {:.1f} MiB.",
+        "{} 个客户端时：线程模型用了 {} 个线程、{:.1f} MiB，epoll 用了 {} 个线程、{:.1f} MiB。",
+        big, (*th)["server_threads"].get<uint64_t>(), (*th)["server_rss_kib"].get<double>() / 1024,
+        (*ep)["server_threads"].get<uint64_t>(), (*ep)["server_rss_kib"].get<double>() / 1024);
   t.say("select cannot watch an fd at or above FD_SETSIZE (1,024); poll has no such ceiling",
         "select 无法监视编号不小于 FD_SETSIZE（1024）的 fd；poll 没有这个上限，");
   t.say("but hands the kernel every socket on every call; epoll keeps the list in the kernel.",

@@ -47,15 +47,15 @@ struct Tally {
     last_arrival_ns = now;
   }
   Json json(uint64_t sent, uint64_t first_send_ns) const {
-    return Json{{"sent", sent},
-                {"received", received},
-                {"lost", sent - received},
-                {"duplicates", duplicates},
-                {"reordered", reordered},
-                {"max_delay_ms", static_cast<double>(max_delay_ns) / 1e6},
-                {"all_delivered_after_ms",
-                 received == sent ? static_cast<double>(last_arrival_ns - first_send_ns) / 1e6
-                                  : -1.0}};
+    return Json{
+        {"sent", sent},
+        {"received", received},
+        {"lost", sent - received},
+        {"duplicates", duplicates},
+        {"reordered", reordered},
+        {"max_delay_ms", static_cast<double>(max_delay_ns) / 1e6},
+        {"all_delivered_after_ms",
+         received == sent ? static_cast<double>(last_arrival_ns - first_send_ns) / 1e6 : -1.0}};
   }
 };
 

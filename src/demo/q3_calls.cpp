@@ -48,8 +48,8 @@ Json tcp_exchange() {
   server.note("listen", ::listen(listener.get(), 1));
   sockaddr_in to = loopback(bound_port(listener.get()));
   net::Fd c(client.note("socket", ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)));
-  bool ok = client.note("connect", ::connect(c.get(), reinterpret_cast<sockaddr*>(&to),
-                                             sizeof to)) == 0;
+  bool ok =
+      client.note("connect", ::connect(c.get(), reinterpret_cast<sockaddr*>(&to), sizeof to)) == 0;
   net::Fd s(server.note("accept", ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC)));
   ok = ok && client.note("send", ::send(c.get(), "ping", 4, 0)) == 4;
   ok = ok && server.note("recv", ::recv(s.get(), buf, 4, MSG_WAITALL)) == 4;
@@ -77,11 +77,13 @@ Json udp_exchange() {
                                            sizeof to)) == 4;
   sockaddr_in from{};
   socklen_t from_len = sizeof from;
-  ok = ok && server.note("recvfrom", ::recvfrom(s.get(), buf, sizeof buf, 0,
-                                                reinterpret_cast<sockaddr*>(&from), &from_len)) == 4;
+  ok =
+      ok && server.note("recvfrom", ::recvfrom(s.get(), buf, sizeof buf, 0,
+                                               reinterpret_cast<sockaddr*>(&from), &from_len)) == 4;
   ok = ok && server.note("sendto", ::sendto(s.get(), "pong", 4, 0,
                                             reinterpret_cast<sockaddr*>(&from), from_len)) == 4;
-  ok = ok && client.note("recvfrom", ::recvfrom(c.get(), buf, sizeof buf, 0, nullptr, nullptr)) == 4;
+  ok =
+      ok && client.note("recvfrom", ::recvfrom(c.get(), buf, sizeof buf, 0, nullptr, nullptr)) == 4;
   client.note("close", ::close(c.release()));
   server.note("close", ::close(s.release()));
   return Json{{"ok", ok},

@@ -39,7 +39,8 @@ bool start_join(net::Fd& fd, uint16_t port, size_t i, std::string& error) {
   wire::encode_header(wire::FrameType::kJoin, 0, 0, now_ns(), static_cast<uint32_t>(name.size()),
                       join);
   join += name;
-  if (::send(fd.get(), join.data(), join.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(join.size())) {
+  if (::send(fd.get(), join.data(), join.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(join.size())) {
     error = fmt::format("send: {}", net::errno_text(errno));
     return false;
   }

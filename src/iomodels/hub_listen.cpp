@@ -10,8 +10,7 @@
 
 namespace chat::iomodels {
 
-Result<net::Fd> listen_for_model(const HubModelOptions& options, const char* model,
-                                 bool blocking) {
+Result<net::Fd> listen_for_model(const HubModelOptions& options, const char* model, bool blocking) {
   Result<net::Fd> fd = net::listen_tcp(options.bind, options.port, 1024);
   if (!fd) return make_error(fmt::format("tcp: {}", fd.error().message));
   if (blocking) {

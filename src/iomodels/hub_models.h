@@ -30,8 +30,7 @@ int run_hub_poll(const HubModelOptions& options);
 
 // Shared set-up (hub_listen.cpp): the listening socket, the "listening on" line scripts wait for,
 // and SIGINT/SIGTERM turned into a readable fd (so select and poll can wait for them too).
-Result<net::Fd> listen_for_model(const HubModelOptions& options, const char* model,
-                                 bool blocking);
+Result<net::Fd> listen_for_model(const HubModelOptions& options, const char* model, bool blocking);
 net::Fd signals_as_fd();
 // The fd limit raised to the hard limit: 1,000 clients need more than the default 1,024 fds.
 void raise_fd_limit_for_model();

@@ -51,7 +51,8 @@ TEST(DemoQuick, Q1LockstepDelayIsAboveTheNormalClients) {
   EXPECT_GT(lockstep["p50_ms"].get<double>(), 100.0) << "it waits for the keyboard between reads";
   // Some quiet line waited behind a blocked recv.
   double worst = 0;
-  for (const Json& q : d["quiet"]["lines"]) worst = std::max(worst, q["shown_after_ms"].get<double>());
+  for (const Json& q : d["quiet"]["lines"])
+    worst = std::max(worst, q["shown_after_ms"].get<double>());
   EXPECT_GT(worst, 100.0);
 }
 
@@ -120,8 +121,8 @@ namespace chat::testing {
 namespace {
 
 TEST(DemoQuick, ReportTurnsTheJsonIntoTheChapter) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("chat_demo_report_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("chat_demo_report_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   ChildProcess demo({CHAT_BINARY, "demo", "q3", "--quick", "-o", dir.string()});
   demo.drain_lines(60s);
