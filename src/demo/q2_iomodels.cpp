@@ -130,6 +130,11 @@ Result<Json> run_q2(const DemoOptions& o, Transcript& t) {
     for (size_t n : sizes) rows.push_back(measure(m, n, o, scratch, progress));
   progress.clear();
   print_table(rows, t);
+  t.say(
+      "Each round every client speaks once, so p99 is how long a whole round of (N-1)·N\n"
+      "deliveries takes to get through the server: it grows with N for every model.",
+      "每一轮每个客户端各发一条，因此 p99 是整轮 (N-1)·N 次投递穿过服务器所需的时间，\n"
+      "对每种模型都随 N 增长。");
 
   // select's ceiling: keep clients connected until the hub refuses them.
   auto select_hub = bench::start_chat_server(scratch, "hub", "tcp", {"--io", "select"});
@@ -168,8 +173,10 @@ Result<Json> run_q2(const DemoOptions& o, Transcript& t) {
                       : t.pick("Not every model", "并非每种模型都送达了全部消息"));
   if (th && ep)
     t.say(
-        "At {} clients: threads used {} threads and {:.1f} MiB, epoll {} thread(s) and {:.1f} MiB.",
-        "{} 个客户端时：线程模型用了 {} 个线程、{:.1f} MiB，epoll 用了 {} 个线程、{:.1f} MiB。",
+        "At {} clients the threads server ran {} threads in {:.1f} MiB; epoll ran {} in {:.1f} "
+        "MiB.",
+        "{} 个客户端时，线程模型的服务器开了 {} 个线程、占 {:.1f} MiB；epoll 只开 {} 个、占 {:.1f} "
+        "MiB。",
         big, (*th)["server_threads"].get<uint64_t>(), (*th)["server_rss_kib"].get<double>() / 1024,
         (*ep)["server_threads"].get<uint64_t>(), (*ep)["server_rss_kib"].get<double>() / 1024);
   t.say("select cannot watch an fd at or above FD_SETSIZE (1,024); poll has no such ceiling",
