@@ -222,10 +222,13 @@ Result<Json> run_q1(const DemoOptions& o, Transcript& t) {
       "它唯一的线程在等键盘。");
   for (const Json& b : lockstep_w.bursts) {
     const int n = b["messages"].get<int>();
-    t.say("  {:5.2f} s  one receive brought {:2} message{} at once, the oldest {:.0f} ms old",
-          "  {:5.2f} 秒  一次接收一下子收到 {:2} 条消息{}，最早的一条已等了 {:.0f} 毫秒",
+    // Receives before the first typed line are the stuck quiet lines finally going out.
+    const bool residue = b["t_s"].get<double>() < type_every_s * 0.9;
+    t.say("  {:5.2f} s  one receive brought {:2} message{} at once, the oldest {:.0f} ms old{}",
+          "  {:5.2f} 秒  一次接收一下子收到 {:2} 条消息{}，最早的一条已等了 {:.0f} 毫秒{}",
           b["t_s"].get<double>(), n, t.zh() ? "" : (n == 1 ? "" : "s"),
-          b["oldest_ms"].get<double>());
+          b["oldest_ms"].get<double>(),
+          residue ? t.pick(" (after a stuck quiet line went out)", "（卡住的那行发出之后）") : "");
   }
   if (lockstep_w.fragments > 0)
     t.say("  {} messages arrived cut in two: a receive of 1,024 bytes ends where it ends",
