@@ -196,7 +196,7 @@ Result<Json> run_q3(const DemoOptions& o, Transcript& t) {
       f("65,507 B; 65,508 B {}", "65507 字节；65508 字节 {}",
         lim.value("over_errno", std::string())));
   row("head-of-line delay", "队头阻塞延迟",
-      f("later bytes wait for earlier: last at {:.0f} ms",
+      f("each waits its turn: last at {:.0f} ms",
         "后面的字节等前面的：最后一条 {:.0f} 毫秒", bt.value("all_delivered_after_ms", -1.0)),
       f("none; delivered ones waited <= {:.0f} ms", "无；送达的最多等了 {:.0f} 毫秒",
         bu.value("max_delay_ms", 0.0)));
