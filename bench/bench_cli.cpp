@@ -58,7 +58,8 @@ void register_report(CLI::App& root, int& exit_code) {
   auto out = std::make_shared<std::string>();
   CLI::App* app = root.add_subcommand(
       "report", "turn bench results into a Markdown report with plots (matplotlib)");
-  app->add_option("results", *inputs, "results JSON files written by `chat bench`")
+  app->add_option("results", *inputs,
+                  "results JSON files written by `chat bench` or `chat demo` (q1.json ...)")
       ->required()
       ->check(CLI::ExistingFile);
   app->add_option("-o,--out", *out, "report directory (default: beside the first input)");

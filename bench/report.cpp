@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 
 #include "bench/results.h"
 #include "bench/subprocess.h"
@@ -13,6 +14,14 @@ namespace {
 
 // Debian's interpreter, never a pyenv shim first on PATH: python3-matplotlib lives only here.
 constexpr const char* kPython = "/usr/bin/python3";
+
+// `chat demo` writes its own documents; the renderer turns them into the thinking-questions
+// chapter.
+bool is_demo_document(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  const Json doc = Json::parse(in, nullptr, false);
+  return doc.is_object() && doc.value("schema", std::string()) == "chat-demo-results";
+}
 
 }  // namespace
 
@@ -36,8 +45,10 @@ Result<std::filesystem::path> render_report(const std::vector<std::filesystem::p
                                             const std::filesystem::path& out_dir) {
   if (inputs.empty()) return make_error("report: give at least one results JSON file");
   // Refuse bad input here with our own words rather than a Python traceback.
-  for (const auto& in : inputs)
+  for (const auto& in : inputs) {
+    if (is_demo_document(in)) continue;
     if (auto doc = load_document(in); !doc) return doc.error();
+  }
   const auto renderer = find_renderer();
   if (renderer.empty())
     return make_error("report: cannot find reports/render.py (set CHAT_RENDERER to its path)");

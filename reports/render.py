@@ -8,6 +8,10 @@ Records the compare phase wrote (v2: "phase": "compare"; v1: inferred, see mark_
 single points interleaved with an anchor tool, so they are kept out of the scenario plots and
 tables and get their own section.
 
+`chat demo q1|q2|q3` documents (schema chat-demo-results) given on the command line, or found as
+q1.json, q2.json, q3.json beside a bench results file, become the chapter "The thinking questions,
+measured"; given alone, they make a report of that chapter only.
+
 usage: render.py OUT_DIR RESULTS.json [RESULTS.json ...]
 """
 import json
@@ -61,6 +65,8 @@ def mark_v1_compare(runs):
 def load(paths):
     docs = []
     for path in paths:
+        if is_demo_file(path):
+            continue
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
         if doc.get("schema") != SCHEMA:
@@ -541,8 +547,12 @@ def summary(docs):
 
 
 def render(out_dir, paths):
-    docs = load(paths)
+    demos = load_demos(paths)
     os.makedirs(out_dir, exist_ok=True)
+    if all(is_demo_file(p) for p in paths):
+        write_report(out_dir, ["# `chat demo` report", ""] + demo_chapter(demos, level=2))
+        return
+    docs = load(paths)
     plot_rtt(docs, out_dir)
     plot_stream(docs, out_dir)
     plot_rate(docs, out_dir)
@@ -647,9 +657,150 @@ def render(out_dir, paths):
                + (" (compare)" if is_compare(r) else "") + f": {r['note']}" for r in notes]
         md += [""]
 
+    if demos:
+        md += demo_chapter(demos, level=2)
+    write_report(out_dir, md)
+
+
+def write_report(out_dir, md):
     with open(os.path.join(out_dir, "report.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(md))
     print(os.path.join(out_dir, "report.md"))
+
+
+# ---- the thinking questions (chat demo) -----------------------------------------------------------
+
+DEMO_SCHEMA = "chat-demo-results"
+DEMO_NAMES = ("q1", "q2", "q3")
+QUESTIONS = {
+    "q1": ("If the multi-threading is removed, what happens, and why?",
+           "若取消多线程，会出现什么现象？为什么？"),
+    "q2": ("Besides multi-threading, how else can a socket send and receive at the same time?",
+           "除了多线程，还有什么办法让 socket 同时收发？"),
+    "q3": ("Can the chat work over UDP, and how do UDP and TCP differ?",
+           "聊天能否改用 UDP？UDP 与 TCP 有何不同？"),
+}
+
+
+def is_demo_file(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f).get("schema") == DEMO_SCHEMA
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def load_demos(paths):
+    """Demo documents named on the command line, then any q1/q2/q3.json beside a results file;
+    one per question (the first found)."""
+    found = {}
+    candidates = list(paths)
+    for p in paths:
+        if not is_demo_file(p):
+            candidates += [os.path.join(os.path.dirname(os.path.abspath(p)), f"{n}.json")
+                           for n in DEMO_NAMES]
+    for p in candidates:
+        if not os.path.isfile(p) or not is_demo_file(p):
+            continue
+        with open(p, encoding="utf-8") as f:
+            doc = json.load(f)
+        name = doc.get("demo")
+        if name in DEMO_NAMES and name not in found:
+            found[name] = doc
+    return [found[n] for n in DEMO_NAMES if n in found]
+
+
+def demo_headline(doc):
+    """The answer in one sentence, with its numbers, computed from the document."""
+    name = doc["demo"]
+    if name == "q1":
+        n, l = doc.get("normal", {}), doc.get("lockstep", {})
+        waits = [q.get("shown_after_ms", 0) for q in doc.get("quiet", {}).get("lines", [])]
+        stuck = (f", and a line typed while it sat in recv waited {fmt(max(waits), 0)} ms to be "
+                 f"sent, until someone else spoke") if waits and max(waits) > 100 else ""
+        return (f"Without threads a blocking call holds the only thread: the lockstep client's "
+                f"median delay was {fmt(l.get('p50_ms'))} ms against {fmt(n.get('p50_ms'))} ms for "
+                f"the normal client, it showed {l.get('received', '?')} of {l.get('sent', '?')} "
+                f"messages{stuck}.")
+    if name == "q2":
+        p = doc.get("select_probe", {})
+        every = "every model delivered every message" if doc.get("all_delivered") else \
+            "not every model delivered every message"
+        return (f"I/O multiplexing (select, poll, epoll) serves every client from one thread; "
+                f"{every}; select refused clients past FD_SETSIZE "
+                f"({p.get('admitted', '?')} admitted, {p.get('refused', '?')} refused).")
+    if name == "q3":
+        bu = doc.get("busy_receiver", {}).get("udp", {})
+        bt = doc.get("busy_receiver", {}).get("tcp", {})
+        lim = doc.get("datagram_limit", {})
+        return (f"Yes, over UDP the chat works, but with no connection, no delivery guarantee "
+                f"(UDP lost {fmt(bu.get('lost'))} of {fmt(bu.get('sent'))} to a busy receiver, "
+                f"TCP {fmt(bt.get('lost'))}), whole datagrams instead of a byte stream, and a "
+                f"size limit (65,508 bytes: {lim.get('over_errno', '?')}).")
+    return ""
+
+
+def demo_table(doc):
+    name = doc["demo"]
+    if name == "q1":
+        rows = [[c, f"{doc[c].get('received')}/{doc[c].get('sent')}", doc[c].get("p50_ms"),
+                 doc[c].get("p99_ms"), doc[c].get("max_ms")]
+                for c in ("normal", "lockstep") if c in doc]
+        return table(["client", "shown/sent", "p50 ms", "p99 ms", "max ms"], rows)
+    if name == "q2":
+        rows = [[r.get("io", "?"), r.get("clients"), r.get("deliveries_per_s"),
+                 (r.get("p99_us") or 0) / 1000, r.get("server_threads"),
+                 (r.get("server_rss_kib") or 0) / 1024, r.get("server_cpu_s"),
+                 f"{r.get('seen', 0)}/{r.get('expected', 0)}", r.get("note", r.get("error", ""))]
+                for r in doc.get("models", [])]
+        return table(["model", "clients", "deliveries/s", "p99 ms", "threads", "RSS MiB",
+                      "CPU s", "delivered", "note"], rows)
+    if name == "q3":
+        bu = doc.get("busy_receiver", {}).get("udp", {})
+        bt = doc.get("busy_receiver", {}).get("tcp", {})
+        calls = doc.get("calls", {})
+        b = doc.get("boundaries", {})
+        imp = doc.get("impaired", {})
+        rows = [
+            ["socket calls for one exchange", calls.get("tcp", {}).get("calls"),
+             calls.get("udp", {}).get("calls")],
+            ["two sends read as", f"{1 if b.get('tcp', {}).get('first_read') == 'helloworld' else 2} read(s)",
+             f"{len(b.get('udp', {}).get('reads', []))} reads"],
+            ["busy receiver: lost", f"{bt.get('lost')} of {bt.get('sent')}",
+             f"{bu.get('lost')} of {bu.get('sent')}"],
+            ["reordered / duplicated", f"{bt.get('reordered')} / {bt.get('duplicates')}",
+             f"{bu.get('reordered')} / {bu.get('duplicates')}"],
+            ["dialed impairment", "measured" if imp.get("available") else "not available",
+             imp.get("why", "") if not imp.get("available") else ""],
+        ]
+        return table(["", "TCP", "UDP"], rows)
+    return ""
+
+
+def trimmed(lines):
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    return lines
+
+
+def demo_chapter(demos, level=2):
+    h = "#" * level
+    md = [f"{h} The thinking questions, measured", ""]
+    if not demos:
+        return md + ["No `chat demo` results were given.", ""]
+    md += ["The course's lab ends with three thinking questions (思考题). `chat demo q1|q2|q3` "
+           "answers each with an experiment on loopback; this chapter is built from the JSON they "
+           "wrote, and each block below is what the demo printed.", ""]
+    for doc in demos:
+        en, zh = QUESTIONS.get(doc["demo"], ("?", "?"))
+        md += [f"{h}# {doc['demo'].upper()}. {en}", "", f"*{zh}*", ""]
+        md += [f"**Answer.** {demo_headline(doc)}", ""]
+        md += [demo_table(doc), ""]
+        mode = " --quick" if doc.get("quick") else ""
+        lang = " --lang zh" if doc.get("lang") == "zh" else ""
+        md += [f"`chat demo {doc['demo']}{mode}{lang}` printed (in {fmt(doc.get('seconds'))} s):",
+               "", "```text"] + trimmed(doc.get("transcript", [])) + ["```", ""]
+    return md
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #include "src/chat/client_session.h"
 #include "src/chat/console.h"
 #include "src/cli/commands.h"
+#include "src/iomodels/lockstep_client.h"
 #include "transports/transport.h"
 
 namespace chat::cli {
@@ -19,6 +20,7 @@ struct ClientCliOptions {
   int linger_ms = 500;
   int timeout_ms = 5000;
   size_t max_payload = wire::kDefaultTcpMaxPayload;
+  std::string io = "epoll";
 };
 
 std::string default_name() {
@@ -26,7 +28,20 @@ std::string default_name() {
   return user && *user ? user : "guest";
 }
 
+// The course's client without its threads: plain text over TCP, one blocking call at a time.
+int run_lockstep(const ClientCliOptions& o) {
+  if (o.transport != "tcp") {
+    fmt::print(stderr, "chat: --io lockstep is TCP only\n");
+    return 2;
+  }
+  iomodels::LockstepOptions l;
+  l.host = o.host;
+  l.port = static_cast<uint16_t>(o.port);
+  return iomodels::run_lockstep_client(l);
+}
+
 int run_client(const ClientCliOptions& o) {
+  if (o.io == "lockstep") return run_lockstep(o);
   apply_verbosity();
   net::EventLoop loop;
   TransportConfig config;
@@ -79,6 +94,11 @@ void register_client(CLI::App& root, int& exit_code) {
   app->add_option("--timeout", o->timeout_ms, "ms to wait for the server to admit us")
       ->capture_default_str();
   app->add_option("--max-payload", o->max_payload, "largest message in bytes")
+      ->capture_default_str();
+  app->add_option("--io", o->io,
+                  "epoll: keyboard and socket watched at once; lockstep: the course's client "
+                  "without threads (read a line, send it, block in one receive; TCP, plain text)")
+      ->check(CLI::IsMember({"epoll", "lockstep"}))
       ->capture_default_str();
   add_verbosity(*app);
   app->callback([o, &exit_code] { exit_code = run_client(*o); });

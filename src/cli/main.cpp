@@ -3,6 +3,7 @@
 
 #include "bench/bench_cli.h"
 #include "src/cli/commands.h"
+#include "src/demo/demo.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   chat::cli::register_client(app, exit_code);
   chat::cli::register_link(app, exit_code);
   chat::bench::register_commands(app, exit_code);
+  chat::demo::register_commands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

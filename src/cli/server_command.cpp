@@ -10,6 +10,7 @@
 #include "src/chat/hub_room.h"
 #include "src/chat/p2p_role.h"
 #include "src/cli/commands.h"
+#include "src/iomodels/hub_models.h"
 #include "transports/transport.h"
 
 namespace chat::cli {
@@ -27,6 +28,8 @@ struct ServerOptions {
   size_t high_water = 4 * 1024 * 1024;
   std::string overflow = "disconnect";
   int socket_buffer = 0;
+  std::string io = "epoll";
+  bool mode_given = false;
 };
 
 // The course's ports: echo on 10000, the hub on 10001; p2p had none fixed, so the next one.
@@ -36,7 +39,29 @@ uint16_t default_port(const std::string& mode) {
   return 10000;
 }
 
+// The teaching I/O models (src/iomodels) serve only the hub, only over TCP.
+int run_io_model(const ServerOptions& o) {
+  if (o.mode_given && o.mode != "hub") {
+    fmt::print(stderr, "chat: --io {} serves the hub only (use --mode hub, or --io epoll)\n", o.io);
+    return 2;
+  }
+  if (o.transport != "tcp") {
+    fmt::print(stderr, "chat: --io {} is TCP only (use --io epoll for {})\n", o.io, o.transport);
+    return 2;
+  }
+  apply_verbosity();
+  iomodels::HubModelOptions m;
+  m.bind = o.bind;
+  m.port = static_cast<uint16_t>(o.port.value_or(default_port("hub")));
+  m.max_payload = o.max_payload;
+  m.high_water_bytes = o.high_water;
+  if (o.io == "threads") return iomodels::run_hub_threads(m);
+  if (o.io == "select") return iomodels::run_hub_select(m);
+  return iomodels::run_hub_poll(m);
+}
+
 int run_server(const ServerOptions& o) {
+  if (o.io != "epoll") return run_io_model(o);
   apply_verbosity();
   net::EventLoop loop;
   TransportConfig config;
@@ -144,8 +169,17 @@ void register_server(CLI::App& root, int& exit_code) {
       ->capture_default_str();
   app->add_option("--socket-buffer", o->socket_buffer,
                   "SO_RCVBUF/SO_SNDBUF request in bytes (0: kernel default)");
+  app->add_option("--io", o->io,
+                  "server I/O model: epoll (one event loop), or for teaching a hub over TCP only: "
+                  "threads (one blocking thread per client), select, poll")
+      ->check(CLI::IsMember({"epoll", "threads", "select", "poll"}))
+      ->capture_default_str();
   add_verbosity(*app);
-  app->callback([o, &exit_code] { exit_code = run_server(*o); });
+  app->callback([o, app, &exit_code] {
+    o->mode_given = app->get_option("--mode")->count() > 0;
+    if (o->io != "epoll" && !o->mode_given) o->mode = "hub";
+    exit_code = run_server(*o);
+  });
 }
 
 }  // namespace chat::cli
