@@ -53,8 +53,8 @@ StreamPoint stream_once(const StreamTarget& target, size_t size, double rate_mps
     if (finished) return;
     const int attempts = std::max<int>(8, static_cast<int>(target.report_wait.count() / 250));
     if (report_tries++ >= attempts) {
-      out.error = fmt::format("the sink did not report ({} requests, {} s)", attempts,
-                              attempts / 4);
+      out.error =
+          fmt::format("the sink did not report ({} requests, {} s)", attempts, attempts / 4);
       stop_all();
       return;
     }
@@ -155,7 +155,10 @@ Json stream_metrics(const StreamPoint& p, const std::string& transport) {
   const uint64_t lost = p.sent > unique ? p.sent - unique : 0;
   m["lost"] = lost;
   m["loss_pct"] = p.sent ? 100.0 * static_cast<double>(lost) / static_cast<double>(p.sent) : 0.0;
-  m["duplicates"] = p.sink.value("duplicates", uint64_t{0});
+  // Copies the network made: the UDP transport's sequence window drops them before the sink sees
+  // them (counting them as it does), so both counts are added.
+  m["duplicates"] =
+      p.sink.value("duplicates", uint64_t{0}) + p.sink.value("transport_duplicates", uint64_t{0});
   m["delivered_pct"] =
       p.sent ? 100.0 * static_cast<double>(std::min(unique, p.sent)) / static_cast<double>(p.sent)
              : 0.0;

@@ -184,6 +184,15 @@ Result<Json> run_q3(const DemoOptions& o, Transcript& t) {
   row("reliability", "可靠性",
       f("lost {} of {}", "丢失 {} / {}", bt["lost"].get<uint64_t>(), bt["sent"].get<uint64_t>()),
       f("lost {} of {}", "丢失 {} / {}", bu["lost"].get<uint64_t>(), bu["sent"].get<uint64_t>()));
+  if (impaired.value("available", false)) {
+    const Json& it = impaired["tcp"];
+    const Json& iu = impaired["udp"];
+    row("over a lossy link", "经过丢包链路",
+        f("lost {} of {}, p99 {:.0f} ms", "丢失 {} / {}，p99 {:.0f} 毫秒",
+          it["lost"].get<uint64_t>(), it["sent"].get<uint64_t>(), it["p99_ms"].get<double>()),
+        f("lost {} of {}, p99 {:.0f} ms", "丢失 {} / {}，p99 {:.0f} 毫秒",
+          iu["lost"].get<uint64_t>(), iu["sent"].get<uint64_t>(), iu["p99_ms"].get<double>()));
+  }
   row("ordering", "顺序",
       f("guaranteed ({} reordered)", "有保证（乱序 {}）", bt["reordered"].get<uint64_t>()),
       f("not guaranteed ({} reordered here)", "无保证（本次乱序 {}）",
@@ -196,8 +205,8 @@ Result<Json> run_q3(const DemoOptions& o, Transcript& t) {
       f("65,507 B; 65,508 B {}", "65507 字节；65508 字节 {}",
         lim.value("over_errno", std::string())));
   row("head-of-line delay", "队头阻塞延迟",
-      f("each waits its turn: last at {:.0f} ms",
-        "后面的字节等前面的：最后一条 {:.0f} 毫秒", bt.value("all_delivered_after_ms", -1.0)),
+      f("each waits its turn: last at {:.0f} ms", "后面的字节等前面的：最后一条 {:.0f} 毫秒",
+        bt.value("all_delivered_after_ms", -1.0)),
       f("none; delivered ones waited <= {:.0f} ms", "无；送达的最多等了 {:.0f} 毫秒",
         bu.value("max_delay_ms", 0.0)));
 
