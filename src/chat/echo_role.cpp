@@ -1,5 +1,6 @@
 #include "src/chat/echo_role.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "src/wire/text_codec.h"
@@ -15,8 +16,12 @@ void EchoRole::on_message(PeerId peer, Message&& message) {
   // Echo what was said, not who said it: the sender already knows its own name.
   message.from.clear();
   message.kind = MessageKind::kChat;
-  if (auto r = transport_.send(peer, message); !r)
+  if (!reply_prefix_.empty()) message.text.insert(0, reply_prefix_);
+  if (auto r = transport_.send(peer, message); !r) {
     spdlog::warn("echo to peer {} failed: {}", peer, r.error().message);
+    // The sender hears why nothing came back instead of waiting for it.
+    (void)transport_.send(peer, Message::notice(fmt::format("not echoed: {}", r.error().message)));
+  }
 }
 
 void EchoRole::on_peer_down(PeerId peer, DownReason reason, const std::string& why) {

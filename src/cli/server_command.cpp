@@ -24,6 +24,9 @@ struct ServerOptions {
   size_t max_payload = wire::kDefaultTcpMaxPayload;
   int heartbeat_ms = 1000;
   int expiry_ms = 5000;
+  int text_expiry_ms = 300000;
+  int text_quiet_ms = 150;
+  std::string reply_prefix;
   size_t high_water = 4 * 1024 * 1024;
   std::string overflow = "disconnect";
   int socket_buffer = 0;
@@ -46,6 +49,8 @@ int run_server(const ServerOptions& o) {
   config.max_payload = o.max_payload;
   config.heartbeat = std::chrono::milliseconds(o.heartbeat_ms);
   config.expiry = std::chrono::milliseconds(o.expiry_ms);
+  config.text_expiry = std::chrono::milliseconds(o.text_expiry_ms);
+  config.text_quiet = std::chrono::milliseconds(o.text_quiet_ms);
   config.high_water_bytes = o.high_water;
   config.overflow = o.overflow == "drop" ? OverflowPolicy::kDrop : OverflowPolicy::kDisconnect;
   config.socket_buffer = o.socket_buffer;
@@ -75,7 +80,7 @@ int run_server(const ServerOptions& o) {
     p2p = r.get();
     role = std::move(r);
   } else {
-    role = std::make_unique<EchoRole>(transport);
+    role = std::make_unique<EchoRole>(transport, o.reply_prefix);
   }
 
   if (auto r = transport.start(role->callbacks()); !r) {
@@ -137,6 +142,17 @@ void register_server(CLI::App& root, int& exit_code) {
   app->add_option("--heartbeat-ms", o->heartbeat_ms, "UDP heartbeat period")->capture_default_str();
   app->add_option("--expiry-ms", o->expiry_ms, "UDP member expiry after silence")
       ->capture_default_str();
+  app->add_option("--text-expiry-ms", o->text_expiry_ms,
+                  "UDP: a plain-text member (nc -u) silent this long leaves the room")
+      ->check(CLI::Range(1, 24 * 3600 * 1000))
+      ->capture_default_str();
+  app->add_option("--text-quiet-ms", o->text_quiet_ms,
+                  "TCP: bytes a plain-text peer sent without a newline count as one message once "
+                  "it has been quiet this long")
+      ->check(CLI::Range(1, 60000))
+      ->capture_default_str();
+  app->add_option("--reply-prefix", o->reply_prefix,
+                  "echo: put this before each reply (the course's server said '收到: ')");
   app->add_option("--high-water", o->high_water, "per-client output queue limit in bytes")
       ->capture_default_str();
   app->add_option("--overflow", o->overflow, "what happens to a client past the high-water mark")

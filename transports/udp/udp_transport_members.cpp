@@ -38,7 +38,7 @@ void UdpTransport::close(PeerId peer, std::string_view reason) {
   Link* link = find_link(peer);
   if (!m || !link) return;
   if (m->text) {
-    if (!why.empty()) queue_text(peer, *link, m->address, why, false);
+    if (!why.empty()) queue_text(peer, *link, m->address, std::string(why) + "\n", false);
   } else {
     queue_frame(peer, *link, &m->address, FrameType::kLeave, why, false);
   }
