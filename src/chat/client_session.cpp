@@ -94,8 +94,8 @@ void ClientSession::on_line(std::string line) {
   }
   if (line == "/help") {
     console_.print(
-        "*** /stats  transport, members, RTT, loss    /who  who is in the room    /quit or q  "
-        "leave");
+        "*** /stats  transport, members, RTT, loss    /who  who is in the room    /name NICK  "
+        "be called NICK    /quit or q  leave");
     return;
   }
   if (server_ == kNoPeer) {

@@ -5,6 +5,7 @@
 
 #include "src/chat/client_session.h"
 #include "src/chat/console.h"
+#include "src/chat/console_log.h"
 #include "src/cli/commands.h"
 #include "transports/transport.h"
 
@@ -44,6 +45,7 @@ int run_client(const ClientCliOptions& o) {
   }
   Transport& transport = **made;
   Console console(loop, fmt::format("{}> ", config.name));
+  ConsoleLogRoute log_route(console);
   ClientOptions options;
   options.transport_name = o.transport;
   options.linger = std::chrono::milliseconds(o.linger_ms);

@@ -2,10 +2,12 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 
 #include "src/chat/console.h"
+#include "src/chat/console_log.h"
 #include "src/chat/echo_role.h"
 #include "src/chat/hub_room.h"
 #include "src/chat/p2p_role.h"
@@ -27,10 +29,16 @@ struct ServerOptions {
   int text_expiry_ms = 300000;
   int text_quiet_ms = 150;
   std::string reply_prefix;
+  std::string name;
   size_t high_water = 4 * 1024 * 1024;
   std::string overflow = "disconnect";
   int socket_buffer = 0;
 };
+
+std::string user_name() {
+  const char* user = std::getenv("USER");
+  return user && *user ? user : "operator";
+}
 
 // The course's ports: echo on 10000, the hub on 10001; p2p had none fixed, so the next one.
 uint16_t default_port(const std::string& mode) {
@@ -70,13 +78,15 @@ int run_server(const ServerOptions& o) {
   Transport& transport = **made;
 
   std::unique_ptr<Console> console;
+  std::unique_ptr<ConsoleLogRoute> log_route;
   std::unique_ptr<Role> role;
   P2pRole* p2p = nullptr;
   if (o.mode == "hub") {
     role = std::make_unique<HubRoom>(transport);
   } else if (o.mode == "p2p") {
     console = std::make_unique<Console>(loop, "> ");
-    auto r = std::make_unique<P2pRole>(transport, *console);
+    log_route = std::make_unique<ConsoleLogRoute>(*console);
+    auto r = std::make_unique<P2pRole>(transport, *console, o.name.empty() ? user_name() : o.name);
     p2p = r.get();
     role = std::move(r);
   } else {
@@ -153,6 +163,8 @@ void register_server(CLI::App& root, int& exit_code) {
       ->capture_default_str();
   app->add_option("--reply-prefix", o->reply_prefix,
                   "echo: put this before each reply (the course's server said '收到: ')");
+  app->add_option("--name", o->name,
+                  "p2p: the operator's name, shown to the client (default: $USER)");
   app->add_option("--high-water", o->high_water, "per-client output queue limit in bytes")
       ->capture_default_str();
   app->add_option("--overflow", o->overflow, "what happens to a client past the high-water mark")
