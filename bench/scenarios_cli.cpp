@@ -11,6 +11,7 @@
 #include "bench/scenarios.h"
 #include "bench/sink.h"
 #include "bench/stream.h"
+#include "src/cli/cli_checks.h"
 
 namespace chat::bench {
 namespace {
@@ -22,6 +23,7 @@ void register_stream(CLI::App* bench, int& exit_code) {
   CLI::App* app = bench->add_subcommand("stream", "one-way throughput to a sink process");
   add_common(app, *c);
   app->add_option("-s,--size", *sizes, "comma list of message sizes (bytes)")
+      ->check(cli::count_list(1, "message size"))
       ->capture_default_str();
   app->add_option("-r,--rate", o->rate_mps, "target messages per second (0: unlimited)")
       ->capture_default_str();
@@ -45,6 +47,7 @@ void register_rate(CLI::App* bench, int& exit_code) {
   app->add_option("-o,--out", c->out, "directory for results.json and results.csv")
       ->capture_default_str();
   app->add_option("-s,--size", *sizes, "comma list of message sizes (bytes)")
+      ->check(cli::count_list(1, "message size"))
       ->capture_default_str();
   app->add_option("--threshold", o->threshold_pct, "acceptable loss in percent")
       ->capture_default_str();
@@ -65,9 +68,15 @@ void register_fanout(CLI::App* bench, int& exit_code) {
   auto clients = std::make_shared<std::string>("10,100,1000");
   CLI::App* app = bench->add_subcommand("fanout", "N clients in a hub, M messages each");
   add_common(app, *c);
-  app->add_option("-c,--clients", *clients, "comma list of client counts")->capture_default_str();
-  app->add_option("-m,--messages", o->messages, "messages per client")->capture_default_str();
-  app->add_option("-s,--size", o->size, "message size (bytes, at least 34)")->capture_default_str();
+  app->add_option("-c,--clients", *clients, "comma list of client counts")
+      ->check(cli::count_list(1, "client count"))
+      ->capture_default_str();
+  app->add_option("-m,--messages", o->messages, "messages per client")
+      ->check(cli::number_in(1, 1000000))
+      ->capture_default_str();
+  app->add_option("-s,--size", o->size, "message size (bytes, at least 34)")
+      ->check(cli::number_in(34, 1 << 20))
+      ->capture_default_str();
   app->add_flag("--text", o->text, "plain-text line clients (TCP), as nc would be");
   app->add_option("--target", o->target,
                   "HOST:PORT of a running line-based hub, e.g. ncat --chat (loopback only)");
@@ -143,7 +152,7 @@ void register_all(CLI::App* bench, int& exit_code) {
   CLI::App* app =
       bench->add_subcommand("all", "every scenario (and compare) in one profile, then the report");
   app->add_option("--profile", *profile, "quick (minutes) or full (the reference report)")
-      ->check(CLI::IsMember({"quick", "full"}))
+      ->transform(cli::one_of({"quick", "full"}))
       ->capture_default_str();
   app->add_option("-o,--out", *out, "directory for results and the report")->capture_default_str();
   app->add_flag("--no-compare", *no_compare, "skip the sockperf/iperf3/ncat anchors");
@@ -186,7 +195,7 @@ void register_sink(CLI::App* bench, int& exit_code) {
   CLI::App* app = bench->add_subcommand(
       "sink", "the receiving end of `bench stream` and `bench rate` (started by them)");
   app->add_option("-t,--transport", o->transport, "wire")
-      ->check(CLI::IsMember({"tcp", "udp"}))
+      ->transform(cli::one_of({"tcp", "udp"}))
       ->capture_default_str();
   app->add_option("--bind", o->bind, "address (loopback)")->capture_default_str();
   app->add_option("-p,--port", o->port, "port (0: any free one)")->capture_default_str();

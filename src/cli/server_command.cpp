@@ -11,6 +11,7 @@
 #include "src/chat/echo_role.h"
 #include "src/chat/hub_room.h"
 #include "src/chat/p2p_role.h"
+#include "src/cli/cli_checks.h"
 #include "src/cli/commands.h"
 #include "transports/transport.h"
 
@@ -136,42 +137,49 @@ void register_server(CLI::App& root, int& exit_code) {
   app->add_option("--mode", o->mode,
                   "echo: replies to each sender; hub: a chat room; p2p: chat with one client "
                   "through this terminal")
-      ->check(CLI::IsMember({"echo", "p2p", "hub"}))
+      ->transform(one_of({"echo", "p2p", "hub"}))
       ->capture_default_str();
   app->add_option("-t,--transport", o->transport, "wire to serve on")
-      ->check(CLI::IsMember({"tcp", "udp"}))
+      ->transform(one_of({"tcp", "udp"}))
       ->capture_default_str();
   app->add_option("--bind", o->bind,
                   "address to listen on (default: every interface, IPv4 and IPv6)");
   app->add_option("-p,--port", o->port,
                   "port (default: echo 10000, hub 10001, p2p 10002; 0 picks a free one)")
-      ->check(CLI::Range(0, 65535));
-  app->add_option("--max-clients", o->max_clients, "refuse clients past this many (0: no limit)");
+      ->check(number_in(0, 65535, "a port number"));
+  app->add_option("--max-clients", o->max_clients, "refuse clients past this many (0: no limit)")
+      ->check(number_in(0, 1000000));
   app->add_option("--max-payload", o->max_payload, "largest message in bytes")
+      ->check(number_in(1, 64 << 20))
       ->capture_default_str();
-  app->add_option("--heartbeat-ms", o->heartbeat_ms, "UDP heartbeat period")->capture_default_str();
+  app->add_option("--heartbeat-ms", o->heartbeat_ms, "UDP heartbeat period")
+      ->check(number_in(1, 3600000))
+      ->capture_default_str();
   app->add_option("--expiry-ms", o->expiry_ms, "UDP member expiry after silence")
+      ->check(number_in(1, 24 * 3600000))
       ->capture_default_str();
   app->add_option("--text-expiry-ms", o->text_expiry_ms,
                   "UDP: a plain-text member (nc -u) silent this long leaves the room")
-      ->check(CLI::Range(1, 24 * 3600 * 1000))
+      ->check(number_in(1, 24 * 3600000))
       ->capture_default_str();
   app->add_option("--text-quiet-ms", o->text_quiet_ms,
                   "TCP: bytes a plain-text peer sent without a newline count as one message once "
                   "it has been quiet this long")
-      ->check(CLI::Range(1, 60000))
+      ->check(number_in(1, 60000))
       ->capture_default_str();
   app->add_option("--reply-prefix", o->reply_prefix,
                   "echo: put this before each reply (the course's server said '收到: ')");
   app->add_option("--name", o->name,
                   "p2p: the operator's name, shown to the client (default: $USER)");
   app->add_option("--high-water", o->high_water, "per-client output queue limit in bytes")
+      ->check(number_in(1, 1LL << 32))
       ->capture_default_str();
   app->add_option("--overflow", o->overflow, "what happens to a client past the high-water mark")
-      ->check(CLI::IsMember({"disconnect", "drop"}))
+      ->transform(one_of({"disconnect", "drop"}))
       ->capture_default_str();
   app->add_option("--socket-buffer", o->socket_buffer,
-                  "SO_RCVBUF/SO_SNDBUF request in bytes (0: kernel default)");
+                  "SO_RCVBUF/SO_SNDBUF request in bytes (0: kernel default)")
+      ->check(number_in(0, 1 << 30));
   add_verbosity(*app);
   app->callback([o, &exit_code] { exit_code = run_server(*o); });
 }
