@@ -8,8 +8,13 @@
 namespace chat {
 
 void EchoRole::on_peer_up(const PeerInfo& peer) {
-  spdlog::info("{} connected from {}{}", wire::sanitize_for_terminal(peer.name), peer.address,
-               peer.text ? " (plain text)" : "");
+  names_[peer.id] = wire::sanitize_for_terminal(peer.name);
+  // A text peer is named by its address: say it once.
+  if (names_[peer.id] == peer.address)
+    spdlog::info("{} connected{}", peer.address, peer.text ? " (plain text)" : "");
+  else
+    spdlog::info("{} connected from {}{}", names_[peer.id], peer.address,
+                 peer.text ? " (plain text)" : "");
 }
 
 void EchoRole::on_message(PeerId peer, Message&& message) {
@@ -25,7 +30,11 @@ void EchoRole::on_message(PeerId peer, Message&& message) {
 }
 
 void EchoRole::on_peer_down(PeerId peer, DownReason reason, const std::string& why) {
-  spdlog::info("peer {} {}: {}", peer, down_reason_name(reason), why);
+  // The name it connected under, so its arrival and its departure read as the same peer.
+  auto it = names_.find(peer);
+  const std::string name = it != names_.end() ? it->second : fmt::format("peer {}", peer);
+  if (it != names_.end()) names_.erase(it);
+  spdlog::info("{}", departure_words(name, reason, why));
 }
 
 }  // namespace chat

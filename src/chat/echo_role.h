@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <string>
 
 #include "src/chat/role.h"
@@ -20,6 +21,7 @@ class EchoRole final : public Role {
  private:
   Transport& transport_;
   std::string reply_prefix_;
+  std::map<PeerId, std::string> names_;  // for the log
 };
 
 }  // namespace chat

@@ -134,7 +134,7 @@ void HubRoom::on_peer_down(PeerId peer, DownReason reason, const std::string& wh
       what = fmt::format("{} was dropped ({})", name, wire::sanitize_for_terminal(why));
       break;
   }
-  spdlog::info("{} [{}: {}] ({} in the room)", what, down_reason_name(reason), why, names_.size());
+  spdlog::info("{}; {} in the room", departure_words(name, reason, why), names_.size());
   transport_.broadcast(Message::notice(fmt::format("{} ({} here)", what, names_.size())));
 }
 

@@ -139,6 +139,18 @@ bool TcpTransport::consume_frames(TcpConnection& c) {
     const wire::DecodeResult r = wire::decode_stream(in.bytes(), max_frame_payload(), c.frame());
     if (r.status == wire::DecodeStatus::kNeedMore) break;
     if (r.status != wire::DecodeStatus::kOk) {
+      if (config_.side == Side::kClient && c.state() == State::kJoining &&
+          r.status == wire::DecodeStatus::kBadMagic) {
+        // Not a broken chat server but something else on that port (a web server, an echo
+        // server that is not ours): say that, with what it sent, instead of the byte at fault.
+        const std::string_view head = in.view().substr(0, 24);
+        protocol_error(
+            c,
+            fmt::format("{} does not speak chat (it sent \"{}\"); is it a chat "
+                        "server, and is the port right?",
+                        c.address(), wire::sanitize_for_terminal(head.substr(0, head.find('\n')))));
+        return false;
+      }
       protocol_error(c, r.reason);
       return false;
     }
@@ -297,7 +309,12 @@ void TcpTransport::on_socket_error(TcpConnection& c, int err) {
 }
 
 void TcpTransport::protocol_error(TcpConnection& c, const std::string& reason) {
-  spdlog::warn("tcp: dropping {} ({}): {}", c.address(), c.info().name, reason);
+  // A client's only link is its server: the reason reaches the user through on_peer_down, and a
+  // log line saying the same would be said twice.
+  if (config_.side == Side::kServer)
+    spdlog::warn("tcp: dropping {} ({}): {}", c.address(), c.info().name, reason);
+  else
+    spdlog::debug("tcp: {}: {}", c.address(), reason);
   announce_down(c, DownReason::kError, reason);
   finish(c);
 }

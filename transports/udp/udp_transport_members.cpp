@@ -107,7 +107,9 @@ void UdpTransport::on_refused() {
       return;
     }
     client_down(DownReason::kRefused,
-                fmt::format("nothing listening on udp {} (port unreachable)", hub_text()));
+                fmt::format("nothing listening on udp {} (port unreachable); is the server "
+                            "running with --transport udp?",
+                            hub_text()));
   } else if (client_state_ == ClientState::kJoined) {
     client_down(DownReason::kError,
                 fmt::format("udp hub at {} went away (port unreachable)", hub_text()));
