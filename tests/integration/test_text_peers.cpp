@@ -123,6 +123,21 @@ TEST(TextPeer, LineLongerThanTheLimitReachesTheHubInPiecesWithNothingLost) {
   EXPECT_EQ(zs, 70000u);
 }
 
+TEST(TextPeer, AUdpDatagramTooBigToRelayIsRefusedWithAReplyNotDroppedSilently) {
+  auto s = server({"--mode", "hub", "--transport", "udp"});
+  auto alice = client(s.port, "alice", "udp");
+  ASSERT_TRUE(alice->wait_for_line("welcome alice"));
+  RawPeer raw = RawPeer::udp(s.port);
+  ASSERT_TRUE(raw.valid());
+  ASSERT_TRUE(raw.send("hi\n"));
+  ASSERT_TRUE(alice->wait_for_line(": hi"));
+  // Fits one datagram from nc -u, but not once framed and labelled for alice.
+  ASSERT_TRUE(raw.send(std::string(65480, 'y')));
+  auto told = raw.wait_for("reached 0 of the 1 others", 5000ms);
+  ASSERT_TRUE(told);
+  EXPECT_NE(told->find("65480 bytes"), std::string::npos) << *told;
+}
+
 TEST(TextPeer, AMessageOfExactlyTheLimitIsNotRefused) {
   auto s = server({"--mode", "echo", "--max-payload", "65536"});
   auto c = client(s.port, "alice");
