@@ -13,6 +13,7 @@
 #include "bench/results.h"
 #include "bench/rtt.h"
 #include "bench/scenarios.h"
+#include "src/cli/cli_checks.h"
 
 namespace chat::bench {
 namespace {
@@ -26,8 +27,10 @@ void register_rtt(CLI::App* bench, int& exit_code) {
   add_common(app, *c);
   impair->add_to(app);
   app->add_option("-s,--size", *sizes, "comma list of message sizes (bytes)")
+      ->check(cli::count_list(1, "message size"))
       ->capture_default_str();
-  app->add_option("-n,--count", o->count, "round trips per point (0: use --duration)");
+  app->add_option("-n,--count", o->count, "round trips per point (0: use --duration)")
+      ->check(cli::number_in(0, 1000000000));
   app->add_option("-d,--duration", o->duration_s, "seconds per point when --count is 0")
       ->capture_default_str();
   app->add_option("--warmup", o->warmup, "round trips discarded first")->capture_default_str();

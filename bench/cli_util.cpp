@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "src/cli/cli_checks.h"
+
 namespace chat::bench {
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -48,7 +50,9 @@ int finish_document(ResultsDocument& doc, const std::string& out_dir) {
 void add_common(CLI::App* app, CommonOptions& c) {
   app->add_option("-o,--out", c.out, "directory for results.json and results.csv")
       ->capture_default_str();
-  app->add_option("-t,--transport", c.transports, "comma list of wires")->capture_default_str();
+  app->add_option("-t,--transport", c.transports, "comma list of wires")
+      ->transform(cli::list_of({"tcp", "udp"}))
+      ->capture_default_str();
 }
 
 int usage_error(const CLI::App* app, const std::string& why) {

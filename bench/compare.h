@@ -22,6 +22,10 @@ struct CompareOptions {
   size_t fanout_messages = 20;
 };
 
+// The UDP goodput comparison also asks that chat lose no more than iperf3 did (equal, zero
+// included, is fine).
+bool loss_target_met(double our_loss_pct, double their_loss_pct);
+
 Result<std::vector<RunRecord>> run_compare(const CompareOptions& options, Progress& progress);
 
 }  // namespace chat::bench

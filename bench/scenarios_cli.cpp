@@ -14,6 +14,7 @@
 #include "bench/sink.h"
 #include "bench/stream.h"
 #include "bench/sweep.h"
+#include "src/cli/cli_checks.h"
 
 namespace chat::bench {
 namespace {
@@ -28,6 +29,7 @@ void register_stream(CLI::App* bench, int& exit_code) {
   impair->add_to(app);
   app->add_option("--target", o->target, "HOST:PORT of a running `chat bench sink` (any host)");
   app->add_option("-s,--size", *sizes, "comma list of message sizes (bytes)")
+      ->check(cli::count_list(1, "message size"))
       ->capture_default_str();
   app->add_option("-r,--rate", o->rate_mps, "target messages per second (0: unlimited)")
       ->capture_default_str();
@@ -60,6 +62,7 @@ void register_rate(CLI::App* bench, int& exit_code) {
   app->add_option("-o,--out", c->out, "directory for results.json and results.csv")
       ->capture_default_str();
   app->add_option("-s,--size", *sizes, "comma list of message sizes (bytes)")
+      ->check(cli::count_list(1, "message size"))
       ->capture_default_str();
   app->add_option("--threshold", o->threshold_pct, "acceptable loss in percent")
       ->capture_default_str();
@@ -89,9 +92,15 @@ void register_fanout(CLI::App* bench, int& exit_code) {
   CLI::App* app = bench->add_subcommand("fanout", "N clients in a hub, M messages each");
   add_common(app, *c);
   impair->add_to(app);
-  app->add_option("-c,--clients", *clients, "comma list of client counts")->capture_default_str();
-  app->add_option("-m,--messages", o->messages, "messages per client")->capture_default_str();
-  app->add_option("-s,--size", o->size, "message size (bytes, at least 34)")->capture_default_str();
+  app->add_option("-c,--clients", *clients, "comma list of client counts")
+      ->check(cli::count_list(1, "client count"))
+      ->capture_default_str();
+  app->add_option("-m,--messages", o->messages, "messages per client")
+      ->check(cli::number_in(1, 1000000))
+      ->capture_default_str();
+  app->add_option("-s,--size", o->size, "message size (bytes, at least 34)")
+      ->check(cli::number_in(34, 1 << 20))
+      ->capture_default_str();
   app->add_flag("--text", o->text, "plain-text line clients (TCP), as nc would be");
   app->add_option("--target", o->target, "HOST:PORT of a running hub, e.g. ncat --chat (any host)");
   app->add_option("--hub-name", o->tool, "what the target hub is, for the results")
@@ -180,7 +189,7 @@ void register_all(CLI::App* bench, int& exit_code) {
   CLI::App* app =
       bench->add_subcommand("all", "every scenario (and compare) in one profile, then the report");
   app->add_option("--profile", *profile, "quick (minutes) or full (the reference report)")
-      ->check(CLI::IsMember({"quick", "full"}))
+      ->transform(cli::one_of({"quick", "full"}))
       ->capture_default_str();
   app->add_option("-o,--out", *out, "directory for results and the report")->capture_default_str();
   app->add_flag("--no-compare", *no_compare, "skip the sockperf/iperf3/ncat anchors");
@@ -281,7 +290,7 @@ void register_sink(CLI::App* bench, int& exit_code) {
   CLI::App* app = bench->add_subcommand(
       "sink", "the receiving end of `bench stream` and `bench rate` (started by them)");
   app->add_option("-t,--transport", o->transport, "wire")
-      ->check(CLI::IsMember({"tcp", "udp"}))
+      ->transform(cli::one_of({"tcp", "udp"}))
       ->capture_default_str();
   app->add_option("--bind", o->bind, "address (loopback)")->capture_default_str();
   app->add_option("-p,--port", o->port, "port (0: any free one)")->capture_default_str();

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Renders `chat bench` results (JSON, schema chat-bench-results v1 or v2) into a Markdown report
 with PNG plots. Called by `chat report`; run with Debian's /usr/bin/python3 so python3-matplotlib is
-the one imported. Every plot is always written (with a "no data" note when the results lack that
-scenario) so a report directory always has the same files.
+the one imported. A scenario the results do not carry gets no section, no plot and no sentence:
+the report says only what its data shows.
 
 Records the compare phase wrote (v2: "phase": "compare"; v1: inferred, see mark_v1_compare) are
 single points interleaved with an anchor tool, so they are kept out of the scenario plots and
@@ -118,15 +118,32 @@ def grouped(points):
 # ---- number words --------------------------------------------------------------------------------
 
 def size_label(n):
-    """Plain bytes: 16, 64, 1 KiB, 128 KiB; sizes that are not whole KiB keep their digits."""
-    n = int(n)
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n // 1024} KiB"
-    return f"{n:,}"
+    """One unit style everywhere: bytes with thousands separators (16, 1,024, 65,000, 131,072)."""
+    return f"{int(n):,}"
 
 
 def size_words(n):
-    return size_label(n) + ("" if size_label(n).endswith("KiB") else " B")
+    return size_label(n) + " B"
+
+
+def sizes_words(sizes):
+    """'16 B, 64 B and 1,024 B'."""
+    return and_words(size_words(x) for x in sorted(sizes))
+
+
+def nice_ticks(lo, hi):
+    """Round values spread across [lo, hi] for a log axis, so it is labelled where the data lies
+    (not only at 50 and 100 when everything sits between 50 and 230)."""
+    marks = []
+    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)):
+        marks = sorted({m * 10 ** k for k in range(math.floor(math.log10(lo)) - 1,
+                                                    math.ceil(math.log10(hi)) + 1)
+                        for m in mantissas if lo <= m * 10 ** k <= hi})
+        if len(marks) >= 4:
+            break
+    if len(marks) > 8:
+        marks = marks[::math.ceil(len(marks) / 8)]
+    return marks
 
 
 def rate_label(mbps):
@@ -145,7 +162,16 @@ def count_label(v):
 
 
 def us_label(v):
+    if v >= 1e6:
+        return f"{v / 1e6:.3g} s"
+    if v >= 1e4:
+        return f"{v / 1e3:,.0f} ms"
     return f"{v:,.0f} µs" if v >= 1000 else f"{v:.1f} µs"
+
+
+def and_words(items):
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def value_words(v, unit):
@@ -226,9 +252,12 @@ def plot_rtt(docs, out_dir):
     if runs:
         size_axis(ax, {r["params"]["size"] for r in runs})
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:,.0f}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(
-            lambda y, _: f"{y:,.0f}" if str(int(round(y)))[0] in "25" else ""))
+        drawn = [y for line in ax.get_lines() for y in line.get_ydata() if y and y > 0]
+        lo, hi = min(drawn), max(drawn)
+        ax.set_ylim(lo / 1.15, hi * 1.15)
+        ax.yaxis.set_major_locator(FixedLocator(nice_ticks(lo / 1.15, hi * 1.15)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:,.4g}"))
+        ax.yaxis.set_minor_locator(NullLocator())
         ax.set_ylabel("round-trip time (µs)")
         ax.set_title("Round trip through an echo server vs message size — lower is better")
         ax.grid(True, which="both", alpha=0.3)
@@ -442,26 +471,125 @@ def runs_note(n):
     return f" (median of {n} runs)" if n > 1 else ""
 
 
-def summary(docs):
-    """One sentence per finding, computed from the sweep records (compare's points excluded) and
-    the ratio records; a missing measurement is said to be missing."""
-    out = []
+def spread_words(values, unit="µs"):
+    lo, hi = min(values), max(values)
+    return f"{lo:.1f}–{hi:.1f} {unit}" if hi > lo else f"{lo:.1f} {unit}"
 
-    rtt = [r for r in sweep(docs, "rtt") if num(r["metrics"], "p50_us") is not None]
-    sizes = {w: {r["params"].get("size") for r in rtt if r["transport"] == w} for w in ("tcp", "udp")}
-    common = sorted((sizes["tcp"] & sizes["udp"]) - {None})
-    size = 64 if 64 in common else (common[0] if common else None)
-    if size is None:
-        out.append("Round trip: no TCP and UDP rtt results at a common size in these files.")
+
+def rtt_noise(docs, rtt):
+    """How much one chat rtt median moves between runs of the same point: the repeated rounds in
+    compare (or merged files' repeats), as (spread µs, rounds, where) or None."""
+    best = None
+    groups = {}
+    for r in compare_runs(docs, "rtt"):
+        if r["tool"] == "chat" and not r["params"].get("busy_poll") and \
+                num(r["metrics"], "p50_us") is not None:
+            groups.setdefault((r["transport"], r["params"].get("size"), "compare"), []).append(
+                r["metrics"]["p50_us"])
+    for r in rtt:
+        groups.setdefault((r["transport"], r["params"].get("size"), "sweep"), []).append(
+            r["metrics"]["p50_us"])
+    for (wire, size, where), vals in groups.items():
+        if len(vals) < 2 or max(vals) == min(vals):  # identical repeats are a copied file
+            continue
+        cand = (max(vals) - min(vals), len(vals), wire, size, where, min(vals), max(vals))
+        if best is None or cand[0] > best[0]:
+            best = cand
+    return best
+
+
+def rtt_summary(docs):
+    rtt = [r for r in sweep(docs, "rtt") if num(r["metrics"], "p50_us") is not None
+           and r["tool"] == "chat"]
+    med = {}
+    for wire in ("tcp", "udp"):
+        xs, ys, by = grouped((r["params"].get("size"), r["metrics"]["p50_us"])
+                             for r in rtt if r["transport"] == wire)
+        med[wire] = dict(zip(xs, ys))
+    common = sorted((set(med["tcp"]) & set(med["udp"])) - {None})
+    if not common:
+        return []
+    samples = sorted({int(num(r["metrics"], "samples", 0)) for r in rtt})
+    per_point = (f"{samples[0]:,} round trips per point" if len(samples) == 1 else
+                 f"{samples[0]:,}–{samples[-1]:,} round trips per point")
+    out = [f"Round trip (median of {per_point}, {len(common)} sizes from "
+           f"{size_words(common[0])} to {size_words(common[-1])}): TCP "
+           f"{spread_words([med['tcp'][x] for x in common])}, UDP "
+           f"{spread_words([med['udp'][x] for x in common])}."]
+    gaps = {x: med["tcp"][x] - med["udp"][x] for x in common}  # > 0: UDP quicker
+    noise = rtt_noise(docs, rtt)
+    floor = noise[0] if noise else 0.0
+
+    def side(sign):
+        xs = [x for x in common if gaps[x] * sign > floor]
+        if not xs:
+            return None
+        return (f"at {sizes_words(xs)} (by {spread_words([abs(gaps[x]) for x in xs])})")
+    udp_side, tcp_side = side(1), side(-1)
+    if noise:
+        spread, rounds, wire, size, where, lo, hi = noise
+        head = (f"Run to run, chat's {size_words(size)} {wire.upper()} median moved "
+                f"{lo:.1f}–{hi:.1f} µs over {rounds} "
+                f"{'compare rounds' if where == 'compare' else 'merged runs'}, so gaps under "
+                f"{spread:.1f} µs are noise")
+        if not udp_side and not tcp_side:
+            top = max(common, key=lambda x: abs(gaps[x]))
+            lower = [x for x in common if gaps[x] > 0]
+            out.append(head + f": no size showed a larger gap (the largest, {abs(gaps[top]):.1f} µs "
+                       f"at {size_words(top)}, had {'UDP' if gaps[top] > 0 else 'TCP'} ahead; "
+                       f"UDP's median was the lower at {len(lower)} of {len(common)} sizes).")
+        else:
+            parts = [f"UDP was quicker {udp_side}" if udp_side else None,
+                     f"TCP was quicker {tcp_side}" if tcp_side else None]
+            rest = len(common) - sum(1 for x in common if abs(gaps[x]) > floor)
+            out.append(head + "; beyond that, " + " and ".join(p for p in parts if p) +
+                       (f", and the other {rest} sizes were within it" if rest else "") + ".")
     else:
-        t, nt = median_metric([r for r in rtt if r["transport"] == "tcp"
-                               and r["params"].get("size") == size], "p50_us")
-        u, nu = median_metric([r for r in rtt if r["transport"] == "udp"
-                               and r["params"].get("size") == size], "p50_us")
-        faster = "UDP" if u < t else "TCP"
-        out.append(f"Round trip at {size_words(size)}: the median was {t:.1f} µs over TCP"
-                   f"{runs_note(nt)} and {u:.1f} µs over UDP{runs_note(nu)}, so {faster} was "
-                   f"{abs(t - u):.1f} µs ({abs(t - u) / max(t, u) * 100:.0f} %) quicker.")
+        parts = [f"UDP was quicker {udp_side}" if udp_side else None,
+                 f"TCP was quicker {tcp_side}" if tcp_side else None]
+        out.append("; ".join(p for p in parts if p) +
+                   " — one run per point, so how much of that is noise is not measured here."
+                   if any(parts) else "TCP and UDP medians were equal at every size.")
+        out[-1] = out[-1][0].upper() + out[-1][1:]
+    return out
+
+
+def consistency_summary(docs):
+    """The same point measured in a sweep and again in compare: when the two disagree, say so,
+    with the parameters that differed, instead of letting two tables contradict each other."""
+    out = []
+    for scenario, key, words in (("stream", "recv_mbps", rate_label),
+                                 ("rtt", "p50_us", us_label)):
+        for c in compare_runs(docs, scenario):
+            if c["tool"] != "chat" or c["params"].get("busy_poll") or num(c["metrics"], key) is None:
+                continue
+            same = [r for r in sweep(docs, scenario) if r["tool"] == "chat" and
+                    r["transport"] == c["transport"] and
+                    r["params"].get("size") == c["params"].get("size") and
+                    num(r["metrics"], key) is not None and not num(r["params"], "rate_mps")]
+            if not same:
+                continue
+            a = statistics.median(r["metrics"][key] for r in same)
+            b = c["metrics"][key]
+            if max(a, b) / min(a, b) < 1.2:
+                continue
+            diff = sorted(k for k in set(same[0]["params"]) | set(c["params"])
+                          if k not in ("count", "warmup") and
+                          same[0]["params"].get(k) != c["params"].get(k))
+            why = ("parameters that differed: " + ", ".join(
+                f"{k} {same[0]['params'].get(k, '—')} vs {c['params'].get(k, '—')}" for k in diff)
+                if diff else "the same parameters, so this is how much one run varies here")
+            out.append(f"{c['transport'].upper()} {scenario} at {size_words(c['params']['size'])} "
+                       f"measured {words(a)} in the sweep and {words(b)} in compare ({why}); "
+                       f"figures from a single run carry that much uncertainty.")
+            break  # one sentence per scenario is enough to show the spread
+    return out
+
+
+def summary(docs):
+    """One sentence per finding, each citing numbers measured in these files (compare's points
+    kept apart from the sweeps); a scenario the files do not carry gets no sentence."""
+    out = rtt_summary(docs)
 
     stream = [r for r in sweep(docs, "stream") if not num(r["params"], "rate_mps")]
     best = {}
@@ -469,37 +597,39 @@ def summary(docs):
         xs, ys, _ = grouped((r["params"].get("size"), num(r["metrics"], "recv_mbps"))
                             for r in stream if r["transport"] == wire)
         best[wire] = max(zip(ys, xs)) if xs else None
-    parts = [f"{w.upper()} {rate_label(b[0])} at {size_words(b[1])}" if b else
-             f"{w.upper()} has no stream result" for w, b in best.items()]
-    out.append("Best goodput at unlimited rate: " + ", ".join(parts) + ".")
+    if any(best.values()):
+        durations = sorted({num(r["params"], "duration_s") for r in stream} - {None})
+        runs = f" (one {durations[0]:g} s run per size)" if len(durations) == 1 else ""
+        parts = [f"{w.upper()} {rate_label(b[0])} at {size_words(b[1])}"
+                 for w, b in best.items() if b]
+        out.append("Best goodput at unlimited rate" + runs + ": " + ", ".join(parts) + ".")
 
     udp_loss = [(num(r["metrics"], "loss_pct"), r["params"].get("size")) for r in stream
                 if r["transport"] == "udp" and num(r["metrics"], "loss_pct") is not None]
     tcp_runs = [r for r in stream if r["transport"] == "tcp" and num(r["metrics"], "recv_mbps")]
-    retrans = [num(r["metrics"], "retransmits") for r in tcp_runs]
+    retrans = [v for v in (num(r["metrics"], "retransmits") for r in tcp_runs) if v is not None]
     tcp_loss = [num(r["metrics"], "loss_pct", 0) for r in tcp_runs]
-    if not udp_loss:
-        udp_part = "UDP has no loss measurement at unlimited rate"
-    else:
-        worst = max(udp_loss)
+    parts = []
+    worst = max(udp_loss) if udp_loss else None
+    if udp_loss:
         lossy = sum(1 for v, _ in udp_loss if v > 0)
-        udp_part = (f"UDP lost up to {worst[0]:.1f} % of its messages (at {size_words(worst[1])}; "
-                    f"{lossy} of {len(udp_loss)} sizes lost any)" if worst[0] > 0 else
-                    f"UDP lost nothing at any of its {len(udp_loss)} sizes")
-    if not tcp_runs:
-        tcp_part = "TCP has no stream result"
-    else:
-        known = [v for v in retrans if v is not None]
-        tcp_part = (f"TCP lost {max(tcp_loss):.1f} % " if max(tcp_loss) > 0 else "TCP lost nothing ") + \
-            (f"and retransmitted {sum(known):,} segments over its {len(tcp_runs)} sizes"
-             if known else "(its retransmission count is missing)")
-    out.append(f"Sending as fast as possible, {udp_part}, while {tcp_part}: TCP repairs loss, "
-               "UDP leaves it to the application.")
+        parts.append(f"UDP lost up to {worst[0]:.1f} % of its messages (at {size_words(worst[1])}; "
+                     f"{lossy} of {len(udp_loss)} sizes lost any)" if worst[0] > 0 else
+                     f"UDP lost nothing at any of its {len(udp_loss)} sizes")
+    if tcp_runs:
+        parts.append((f"TCP lost {max(tcp_loss):.1f} %" if max(tcp_loss) > 0 else "TCP lost nothing")
+                     + (f" and retransmitted {sum(retrans):,} segments over its {len(tcp_runs)} "
+                        "sizes" if retrans else ""))
+    if parts:
+        # The moral only where the numbers show it: UDP lost, TCP lost nothing yet retransmitted.
+        moral = worst and worst[0] > 0 and tcp_runs and max(tcp_loss) == 0 and sum(retrans) > 0
+        out.append("Sending as fast as possible, " + ", while ".join(parts) +
+                   (": TCP repaired its losses, UDP left them to the application." if moral else "."))
+
+    out += consistency_summary(docs)
 
     rates = sweep(docs, "rate")
-    if not rates:
-        out.append("Highest loss-free UDP rate: no rate results in these files.")
-    else:
+    if rates:
         parts = []
         for r in sorted(rates, key=lambda r: r["params"].get("size", 0)):
             m, s = r["metrics"], size_words(r["params"].get("size", 0))
@@ -512,32 +642,43 @@ def summary(docs):
                          f"{rate_label(num(m, 'best_offered_mbps', 0))} at {s}{full}")
         thr = {num(r["params"], "threshold_pct") for r in rates} - {None}
         thr_s = "/".join(f"{t:g}" for t in sorted(thr)) or "?"
-        out.append(f"Highest UDP rate with loss ≤ {thr_s} %: " + "; ".join(parts) + ".")
+        trial = sorted({num(r["params"], "trial_s") for r in rates} - {None})
+        trial_s = f", {trial[0]:g} s trials" if len(trial) == 1 else ""
+        out.append(f"Highest UDP rate with loss ≤ {thr_s} %{trial_s}: " + "; ".join(parts) + ".")
 
     fan = [r for r in sweep(docs, "fanout") if num(r["metrics"], "deliveries_per_s")
            and not r["params"].get("text")]
     parts = []
     for wire in ("tcp", "udp"):
-        xs, ys, _ = grouped((r["params"].get("clients"), r["metrics"]["deliveries_per_s"])
-                            for r in fan if r["transport"] == wire)
-        if xs:
-            peak = max(zip(ys, xs))
-            parts.append(f"{wire.upper()} peaked at {count_label(peak[0])} deliveries/s with "
-                         f"{peak[1]:,} clients (range {count_label(min(ys))}–"
-                         f"{count_label(max(ys))} over {', '.join(f'{x:,}' for x in xs)} clients)")
-        else:
-            parts.append(f"{wire.upper()} has no fan-out result")
-    out.append("Hub fan-out: " + "; ".join(parts) + ".")
+        mine = [r for r in fan if r["transport"] == wire]
+        if not mine:
+            continue
+        top = max(mine, key=lambda r: r["metrics"]["deliveries_per_s"])
+        slow = max(mine, key=lambda r: num(r["metrics"], "p50_us", 0))
+        clients = sorted({r["params"].get("clients") for r in mine})
+        lat = num(slow["metrics"], "p50_us")
+        parts.append(
+            f"{wire.upper()} peaked at {count_label(top['metrics']['deliveries_per_s'])} "
+            f"deliveries/s with {top['params'].get('clients', 0):,} clients × "
+            f"{top['params'].get('messages', 0):,} messages each (over "
+            f"{', '.join(f'{x:,}' for x in clients)} clients)" +
+            (f"; its median delivery latency reached {us_label(lat)} at "
+             f"{slow['params'].get('clients', 0):,} clients" if lat else ""))
+    if parts:
+        out.append("Hub fan-out: " + "; ".join(parts) + ".")
+        by_clients = {}
+        for r in fan:
+            by_clients.setdefault(r["params"].get("messages"), set()).add(r["params"].get("clients"))
+        if len(by_clients) > 1:
+            out.append("The fan-out rounds did not all send as much: " + "; ".join(
+                f"{and_words(f'{c:,}' for c in sorted(cs))} clients sent {m:,} messages each"
+                for m, cs in sorted(by_clients.items(), key=lambda kv: -kv[0])) +
+                " — fewer messages make a shorter round whose rate is less settled.")
 
-    ratios = [ratio_facts(r) for r in compare_runs(docs, "ratio")]
-    if not ratios:
-        out.append("Anchors: no compare results in these files.")
-    for f in ratios:
+    for f in [ratio_facts(r) for r in compare_runs(docs, "ratio")]:
         what = f["what"].replace(" (lower is better)", "")
         if f["ratio"] is None:
-            out.append(f"Against {f['tool']}, {what} ({f['wire'].upper()}): no ratio — "
-                       f"{f['note'] or 'a measurement is missing'}.")
-            continue
+            continue  # no number to cite; the compare table names what is missing
         out.append(f"Against {f['tool']}, {what} ({f['wire'].upper()}): chat "
                    f"{value_words(f['chat'], f['unit'])} vs {f['tool']} "
                    f"{value_words(f['anchor'], f['unit'])}, ratio {f['ratio']:.2f} (target "
@@ -553,17 +694,26 @@ def render(out_dir, paths):
         write_report(out_dir, ["# `chat demo` report", ""] + demo_chapter(demos, level=2))
         return
     docs = load(paths)
-    plot_rtt(docs, out_dir)
-    plot_stream(docs, out_dir)
-    plot_rate(docs, out_dir)
-    plot_fanout(docs, out_dir)
-    plot_compare(docs, out_dir)
+    has = {name: bool(sweep(docs, name)) for name in ("rtt", "stream", "rate", "fanout")}
+    has["rate"] = has["rate"] or bool(sweep(docs, "rate_trial"))
+    has["compare"] = bool(compare_runs(docs))
+    # Only what was measured is drawn; a plot left over from an earlier report in the same
+    # directory would be mistaken for this run's, so it goes.
+    for name, plot in (("rtt", plot_rtt), ("stream", plot_stream), ("rate", plot_rate),
+                       ("fanout", plot_fanout), ("compare", plot_compare)):
+        path = os.path.join(out_dir, PLOTS[name])
+        if has[name]:
+            plot(docs, out_dir)
+        elif os.path.exists(path):
+            os.remove(path)
 
     md = ["# TCP vs UDP on this machine — `chat bench` report", ""]
     md += ["## What this run says", ""]
-    md += [f"- {line}" for line in summary(docs) + render_sweep.summary(docs)]
-    md += ["", "Details, plots and every number follow; the compare phase's points are kept apart "
-           "from the scenario sweeps (see the last section).", ""]
+    lines = summary(docs) + render_sweep.summary(docs)
+    md += [f"- {line}" for line in lines] if lines else ["- These files hold no results."]
+    md += ["", "Details, plots and every number follow" +
+           ("; the compare phase's points are kept apart from the scenario sweeps (see the last "
+            "section)." if has["compare"] else "."), ""]
 
     md += ["## Setup", ""]
     machines = {json.dumps(d.get("machine", {}), sort_keys=True): d for d in docs}
@@ -582,31 +732,40 @@ def render(out_dir, paths):
            "0.4 %." + (" Several files were merged: plot lines go through the median of the runs "
                        "at each point; the tables list every run." if len(docs) > 1 else ""), ""]
 
-    md += ["## Round-trip latency (rtt)", "", f"![RTT percentiles vs size]({PLOTS['rtt']})", ""]
-    md += [table(["tool", "wire", "size B", "samples", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs",
+    if has["rtt"]:
+        md += ["## Round-trip latency (rtt)", "", f"![RTT percentiles vs size]({PLOTS['rtt']})", ""]
+        md += [table(["tool", "wire", "size B", "samples", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs",
                   "max µs", "lost", "note"],
                  section_rows(sweep(docs, "rtt"), ["samples", "p50_us", "p90_us", "p99_us",
                                                    "p999_us", "max_us", "lost"], ["size"])), ""]
 
-    md += ["## One-way throughput (stream)", "", f"![Throughput vs size]({PLOTS['stream']})", ""]
-    md += [table(["tool", "wire", "size B", "target msg/s", "sent Mbit/s", "received Mbit/s",
-                  "received msg/s", "loss %", "dup", "reord", "jitter µs", "retrans", "note"],
-                 section_rows(sweep(docs, "stream"), ["send_mbps", "recv_mbps", "recv_mps",
-                                                      "loss_pct", "duplicates", "reordered",
-                                                      "jitter_us", "retransmits"],
-                              ["size", "rate_mps"])), ""]
+    if has["stream"]:
+        md += ["## One-way throughput (stream)", "", f"![Throughput vs size]({PLOTS['stream']})",
+               ""]
+        rows = section_rows(sweep(docs, "stream"), ["send_mbps", "recv_mbps", "recv_mps",
+                                                    "loss_pct", "duplicates", "reordered",
+                                                    "jitter_us", "retransmits"],
+                            ["size", "rate_mps"])
+        for row in rows:  # a target of 0 messages per second means no limit at all
+            if not row[3]:
+                row[3] = "unlimited"
+        md += [table(["tool", "wire", "size B", "target msg/s", "sent Mbit/s", "received Mbit/s",
+                      "received msg/s", "loss %", "dup", "reord", "jitter µs", "retrans", "note"],
+                     rows), ""]
 
-    md += ["## Highest loss-free UDP rate (rate)", "",
-           f"![UDP loss vs offered rate]({PLOTS['rate']})", ""]
-    md += [table(["tool", "wire", "size B", "threshold %", "best msg/s", "offered Mbit/s",
+    if has["rate"]:
+        md += ["## Highest loss-free UDP rate (rate)", "",
+               f"![UDP loss vs offered rate]({PLOTS['rate']})", ""]
+        md += [table(["tool", "wire", "size B", "threshold %", "best msg/s", "offered Mbit/s",
                   "goodput Mbit/s", "loss %", "trials", "note"],
                  section_rows(sweep(docs, "rate"), ["best_rate_mps", "best_offered_mbps",
                                                     "goodput_mbps", "loss_pct", "trials"],
                               ["size", "threshold_pct"])), ""]
 
-    md += ["## Hub fan-out (fanout)", "", f"![Fan-out deliveries/s vs clients]({PLOTS['fanout']})",
-           ""]
-    md += [table(["hub", "wire", "clients", "msgs each", "text", "deliveries/s", "expected",
+    if has["fanout"]:
+        md += ["## Hub fan-out (fanout)", "",
+               f"![Fan-out deliveries/s vs clients]({PLOTS['fanout']})", ""]
+        md += [table(["hub", "wire", "clients", "msgs each", "text", "deliveries/s", "expected",
                   "seen", "p50 µs", "p99 µs", "order errors", "note"],
                  section_rows(sweep(docs, "fanout"), ["deliveries_per_s", "expected", "seen",
                                                       "p50_us", "p99_us", "out_of_order"],
@@ -614,8 +773,9 @@ def render(out_dir, paths):
 
     md += render_sweep.chapter(docs, out_dir)
 
-    md += ["## Compared with standard tools (compare)", ""]
     ratios = compare_runs(docs, "ratio")
+    if has["compare"]:
+        md += ["## Compared with standard tools (compare)", ""]
     if ratios:
         md += ["Each measure below was run by chat and by a standard tool back to back in the same "
                "run, at one size; these points are not part of the sweeps above. "
@@ -627,9 +787,9 @@ def render(out_dir, paths):
                          "yes" if f["met"] else ("no" if f["met"] is False else "—"), f["note"]])
         md += [table(["measure", "wire", "chat", "tool", "ratio", "target", "met", "note"], rows),
                ""]
-    else:
+    elif has["compare"]:
         md += [f"![chat vs standard tools]({PLOTS['compare']})", "",
-               "No `chat bench compare` results in these files.", ""]
+               "The compare phase produced no ratio.", ""]
     raw = [r for r in compare_runs(docs) if r["scenario"] != "ratio"]
     if raw:
         headline = {"rtt": [("p50_us", "p50", "µs"), ("p99_us", "p99", "µs")],

@@ -72,14 +72,17 @@ struct TransportConfig {
 
   size_t max_peers = 0;     // server: 0 for no limit; past it a joiner gets REFUSE
   std::string full_reason;  // server: what a refused joiner is told (the role's words)
-  size_t max_payload = wire::kDefaultTcpMaxPayload;
-  size_t max_line = 64 * 1024;  // longest text-peer line before it is cut
+  size_t max_payload = wire::kDefaultTcpMaxPayload;  // largest message text, in bytes
+  size_t max_line = 64 * 1024;  // longest text-peer line before it is cut (never past max_payload)
   size_t high_water_bytes = 4 * 1024 * 1024;
   OverflowPolicy overflow = OverflowPolicy::kDisconnect;
 
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds expiry{5000};
   std::chrono::milliseconds text_expiry{300000};  // UDP text members cannot heartbeat
+  // How long a TCP text peer must stay quiet before bytes it sent without a newline count as one
+  // message: one send() can arrive as several segments, milliseconds apart.
+  std::chrono::milliseconds text_quiet{150};
   std::chrono::milliseconds connect_timeout{5000};
   // How long a TCP peer may stay silent before we decide it is a text peer that waits to be spoken
   // to (telnet, an idle nc); framed clients send JOIN at once.

@@ -94,8 +94,8 @@ void ClientSession::on_line(std::string line) {
   }
   if (line == "/help") {
     console_.print(
-        "*** /stats  transport, members, RTT, loss    /who  who is in the room    /quit or q  "
-        "leave");
+        "*** /stats  transport, members, RTT, loss    /who  who is in the room    /name NICK  "
+        "be called NICK    /quit or q  leave");
     return;
   }
   if (server_ == kNoPeer) {
@@ -106,8 +106,16 @@ void ClientSession::on_line(std::string line) {
 }
 
 void ClientSession::send_text(const std::string& text) {
-  if (auto r = transport_.send(server_, Message::chat(text)); !r)
+  ++attempted_;
+  if (auto r = transport_.send(server_, Message::chat(text)); !r) {
+    ++unsent_;
     console_.print_error(fmt::format("chat: not sent: {}", r.error().message));
+  }
+}
+
+int ClientSession::exit_code() const {
+  // A script must be able to tell that some of what it piped in never left.
+  return exit_code_ != 0 ? exit_code_ : (unsent_ > 0 ? 1 : 0);
 }
 
 void ClientSession::on_eof() {
@@ -139,6 +147,9 @@ void ClientSession::show_stats() {
 void ClientSession::leave() {
   if (leaving_) return;
   leaving_ = true;
+  if (unsent_ > 0)
+    console_.print_error(
+        fmt::format("chat: not sent: {} of {} messages (see above)", unsent_, attempted_));
   console_.stop();
   if (ping_timer_) loop_.cancel(ping_timer_);
   // Bounded: if the transport cannot finish its goodbye, stop anyway.

@@ -22,7 +22,8 @@ class ClientSession final : public Role {
 
   void start();  // starts reading the console
   void leave();  // orderly: LEAVE, drain, stop the loop
-  int exit_code() const { return exit_code_; }
+  // 1 when the session failed or any message could not be sent; 0 otherwise.
+  int exit_code() const;
 
   void on_peer_up(const PeerInfo& peer) override;
   void on_message(PeerId peer, Message&& message) override;
@@ -47,6 +48,8 @@ class ClientSession final : public Role {
   int members_ = -1;  // from the hub's "(N here)" notices; -1 when unknown
   net::TimerId ping_timer_ = 0;
   int exit_code_ = 0;
+  size_t attempted_ = 0;  // messages handed to the transport
+  size_t unsent_ = 0;     // of those, refused (too large, queue full, not connected)
 };
 
 // Reads the member count from a notice ending in "(N here)"; -1 when there is none.

@@ -112,7 +112,12 @@ void Console::emit(FILE* stream, std::string_view line) {
   const bool redraw = interactive_ && reading_;
   // Take the prompt and the half-typed line off the screen, print above them, and let readline
   // draw both back exactly as they were (cursor position included).
-  if (redraw) ::rl_clear_visible_line();
+  if (redraw) {
+    ::rl_clear_visible_line();
+    // readline erases through stdout's buffer: flush it, or a line for stderr (a log line, an
+    // error) would reach the terminal before the erase and land inside the half-typed line.
+    std::fflush(rl_outstream ? rl_outstream : stdout);
+  }
   std::fwrite(line.data(), 1, line.size(), stream);
   std::fputc('\n', stream);
   std::fflush(stream);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "src/wire/message_codec.h"
 #include "src/wire/text_codec.h"
 
 namespace chat {
@@ -46,16 +47,73 @@ void HubRoom::on_message(PeerId peer, Message&& message) {
     transport_.close(peer, "bye");
     return;
   }
-  if (message.text == "/who") {
-    std::string list;
-    for (const auto& [id, n] : names_) list += (list.empty() ? "" : ", ") + n;
-    (void)transport_.send(peer,
-                          Message::notice(fmt::format("here: {} ({} here)", list, names_.size())));
+  if (auto command = parse_chat_command(message.text)) {
+    answer(peer, *command);
     return;
   }
   // Relay to everyone else, never back to the sender; control characters and escape sequences
   // are neutralised here because text peers (nc, telnet) show our bytes on a raw terminal.
-  transport_.broadcast(Message::chat(wire::sanitize_for_terminal(message.text), it->second), peer);
+  const size_t size = message.text.size();
+  const size_t reached = transport_.broadcast(
+      Message::chat(wire::sanitize_for_terminal(message.text), it->second), peer);
+  // A message the wire could not carry (past a UDP datagram's limit) must not vanish unnoticed.
+  // The room may still list a peer whose link is already closing, so ask the transport.
+  if (reached + 1 < names_.size()) {
+    const size_t up = transport_.peers().size();
+    const size_t others = up > 0 ? up - 1 : 0;
+    if (reached < others)
+      (void)transport_.send(peer, Message::notice(fmt::format(
+                                      "your message ({} bytes) reached {} of the {} others; the "
+                                      "server log says why",
+                                      size, reached, others)));
+  }
+}
+
+void HubRoom::answer(PeerId peer, const ChatCommand& command) {
+  auto reply = [&](std::string text) { (void)transport_.send(peer, Message::notice(text)); };
+  if (command.name == "who") {
+    std::string list;
+    for (const auto& [id, n] : names_) list += (list.empty() ? "" : ", ") + n;
+    reply(fmt::format("here: {} ({} here)", list, names_.size()));
+  } else if (is_rename(command)) {
+    rename(peer, command.arg);
+  } else if (command.name == "stats") {
+    const PeerStats s = transport_.stats(peer);
+    reply(fmt::format(
+        "you are {} on {} | {} in the room | you sent {} msgs ({} B), were sent {} msgs ({} B)",
+        names_[peer], transport_.name(), names_.size(), s.messages_received, s.bytes_received,
+        s.messages_sent, s.bytes_sent));
+  } else if (command.name == "help") {
+    reply(
+        "commands: /name NICK (or /nick) to be called NICK, /who for who is here, /stats for "
+        "your traffic, q or /quit to leave; anything else is said to the room");
+  } else {
+    reply(fmt::format("unknown command /{}; /help lists them",
+                      wire::sanitize_for_terminal(command.name)));
+  }
+}
+
+void HubRoom::rename(PeerId peer, std::string_view wanted) {
+  std::string& current = names_[peer];
+  std::string nick = wire::sanitize_for_terminal(wanted);
+  if (nick.empty()) {
+    (void)transport_.send(
+        peer, Message::notice(fmt::format("you are {}; /name NICK chooses another name", current)));
+    return;
+  }
+  if (nick.size() > wire::kMaxNameLength) {
+    (void)transport_.send(
+        peer, Message::notice(fmt::format("a name is at most {} bytes; you are still {}",
+                                          wire::kMaxNameLength, current)));
+    return;
+  }
+  if (nick == current) return;
+  const std::string old = current;
+  current.clear();  // so unique_name does not count our own old name as taken
+  current = unique_name(nick);
+  spdlog::info("{} is now {}", old, current);
+  transport_.broadcast(
+      Message::notice(fmt::format("{} is now known as {} ({} here)", old, current, names_.size())));
 }
 
 void HubRoom::on_peer_down(PeerId peer, DownReason reason, const std::string& why) {
@@ -76,7 +134,7 @@ void HubRoom::on_peer_down(PeerId peer, DownReason reason, const std::string& wh
       what = fmt::format("{} was dropped ({})", name, wire::sanitize_for_terminal(why));
       break;
   }
-  spdlog::info("{} [{}: {}] ({} in the room)", what, down_reason_name(reason), why, names_.size());
+  spdlog::info("{}; {} in the room", departure_words(name, reason, why), names_.size());
   transport_.broadcast(Message::notice(fmt::format("{} ({} here)", what, names_.size())));
 }
 

@@ -1,9 +1,11 @@
 #pragma once
 // The chat room: it owns membership as the roles see it (names), relays each member's message to
-// every other member labelled with the sender's name, and announces joins and leaves.
+// every other member labelled with the sender's name, announces joins, leaves and renames, and
+// answers slash commands (/name, /who, /stats, /help).
 #include <map>
 #include <string>
 
+#include "src/chat/chat_command.h"
 #include "src/chat/role.h"
 
 namespace chat {
@@ -20,6 +22,9 @@ class HubRoom final : public Role {
 
  private:
   std::string unique_name(std::string wanted) const;
+  // Text peers have no client to answer their commands: the room does, for every member.
+  void answer(PeerId peer, const ChatCommand& command);
+  void rename(PeerId peer, std::string_view wanted);
 
   Transport& transport_;
   std::map<PeerId, std::string> names_;

@@ -2,10 +2,15 @@
 // A server role (echo, p2p, hub room) reacts to peers and messages. It holds a Transport& and never
 // asks which wire that is: the same role runs over TCP and UDP (DESIGN.md, "The layout").
 #include <string>
+#include <string_view>
 
 #include "transports/transport.h"
 
 namespace chat {
+
+// One phrase for a peer that went, for logs: its name, what happened and, only when it adds
+// something, why ("alice left", "bob left: connection closed", "carol timed out: silent for 5 s").
+std::string departure_words(std::string_view name, DownReason reason, std::string_view why);
 
 class Role {
  public:

@@ -5,6 +5,8 @@
 
 #include "src/chat/client_session.h"
 #include "src/chat/console.h"
+#include "src/chat/console_log.h"
+#include "src/cli/cli_checks.h"
 #include "src/cli/commands.h"
 #include "src/iomodels/lockstep_client.h"
 #include "transports/transport.h"
@@ -59,6 +61,7 @@ int run_client(const ClientCliOptions& o) {
   }
   Transport& transport = **made;
   Console console(loop, fmt::format("{}> ", config.name));
+  ConsoleLogRoute log_route(console);
   ClientOptions options;
   options.transport_name = o.transport;
   options.linger = std::chrono::milliseconds(o.linger_ms);
@@ -81,19 +84,22 @@ void register_client(CLI::App& root, int& exit_code) {
   auto o = std::make_shared<ClientCliOptions>();
   CLI::App* app = root.add_subcommand("client", "chat with a server (type q or /quit to leave)");
   app->add_option("-t,--transport", o->transport, "wire to use")
-      ->check(CLI::IsMember({"tcp", "udp"}))
+      ->transform(one_of({"tcp", "udp"}))
       ->capture_default_str();
   app->add_option("-H,--host", o->host, "server name or address (IPv4 or IPv6)")
       ->capture_default_str();
   app->add_option("-p,--port", o->port, "server port (echo 10000, hub 10001)")
-      ->check(CLI::Range(1, 65535))
+      ->check(number_in(1, 65535, "a port number"))
       ->capture_default_str();
   app->add_option("-n,--name", o->name, "your nick in a hub (default: $USER)");
   app->add_option("--linger", o->linger_ms, "ms to wait for replies after end of input")
+      ->check(number_in(0, 3600000))
       ->capture_default_str();
   app->add_option("--timeout", o->timeout_ms, "ms to wait for the server to admit us")
+      ->check(number_in(1, 3600000))
       ->capture_default_str();
   app->add_option("--max-payload", o->max_payload, "largest message in bytes")
+      ->check(number_in(1, 64 << 20))
       ->capture_default_str();
   app->add_option("--io", o->io,
                   "epoll: keyboard and socket watched at once; lockstep: the course's client "

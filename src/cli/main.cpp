@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/bench_cli.h"
+#include "src/cli/cli_main.h"
 #include "src/cli/commands.h"
 #include "src/demo/demo.h"
 
@@ -16,6 +17,5 @@ int main(int argc, char** argv) {
   chat::cli::register_link(app, exit_code);
   chat::bench::register_commands(app, exit_code);
   chat::demo::register_commands(app, exit_code);
-  CLI11_PARSE(app, argc, argv);
-  return exit_code;
+  return chat::cli::run_cli(app, argc, argv, exit_code);
 }

@@ -2,13 +2,16 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 
 #include "src/chat/console.h"
+#include "src/chat/console_log.h"
 #include "src/chat/echo_role.h"
 #include "src/chat/hub_room.h"
 #include "src/chat/p2p_role.h"
+#include "src/cli/cli_checks.h"
 #include "src/cli/commands.h"
 #include "src/iomodels/hub_models.h"
 #include "transports/transport.h"
@@ -25,12 +28,21 @@ struct ServerOptions {
   size_t max_payload = wire::kDefaultTcpMaxPayload;
   int heartbeat_ms = 1000;
   int expiry_ms = 5000;
+  int text_expiry_ms = 300000;
+  int text_quiet_ms = 150;
+  std::string reply_prefix;
+  std::string name;
   size_t high_water = 4 * 1024 * 1024;
   std::string overflow = "disconnect";
   int socket_buffer = 0;
   std::string io = "epoll";
   bool mode_given = false;
 };
+
+std::string user_name() {
+  const char* user = std::getenv("USER");
+  return user && *user ? user : "operator";
+}
 
 // The course's ports: echo on 10000, the hub on 10001; p2p had none fixed, so the next one.
 uint16_t default_port(const std::string& mode) {
@@ -71,6 +83,8 @@ int run_server(const ServerOptions& o) {
   config.max_payload = o.max_payload;
   config.heartbeat = std::chrono::milliseconds(o.heartbeat_ms);
   config.expiry = std::chrono::milliseconds(o.expiry_ms);
+  config.text_expiry = std::chrono::milliseconds(o.text_expiry_ms);
+  config.text_quiet = std::chrono::milliseconds(o.text_quiet_ms);
   config.high_water_bytes = o.high_water;
   config.overflow = o.overflow == "drop" ? OverflowPolicy::kDrop : OverflowPolicy::kDisconnect;
   config.socket_buffer = o.socket_buffer;
@@ -90,17 +104,19 @@ int run_server(const ServerOptions& o) {
   Transport& transport = **made;
 
   std::unique_ptr<Console> console;
+  std::unique_ptr<ConsoleLogRoute> log_route;
   std::unique_ptr<Role> role;
   P2pRole* p2p = nullptr;
   if (o.mode == "hub") {
     role = std::make_unique<HubRoom>(transport);
   } else if (o.mode == "p2p") {
     console = std::make_unique<Console>(loop, "> ");
-    auto r = std::make_unique<P2pRole>(transport, *console);
+    log_route = std::make_unique<ConsoleLogRoute>(*console);
+    auto r = std::make_unique<P2pRole>(transport, *console, o.name.empty() ? user_name() : o.name);
     p2p = r.get();
     role = std::move(r);
   } else {
-    role = std::make_unique<EchoRole>(transport);
+    role = std::make_unique<EchoRole>(transport, o.reply_prefix);
   }
 
   if (auto r = transport.start(role->callbacks()); !r) {
@@ -146,29 +162,49 @@ void register_server(CLI::App& root, int& exit_code) {
   app->add_option("--mode", o->mode,
                   "echo: replies to each sender; hub: a chat room; p2p: chat with one client "
                   "through this terminal")
-      ->check(CLI::IsMember({"echo", "p2p", "hub"}))
+      ->transform(one_of({"echo", "p2p", "hub"}))
       ->capture_default_str();
   app->add_option("-t,--transport", o->transport, "wire to serve on")
-      ->check(CLI::IsMember({"tcp", "udp"}))
+      ->transform(one_of({"tcp", "udp"}))
       ->capture_default_str();
   app->add_option("--bind", o->bind,
                   "address to listen on (default: every interface, IPv4 and IPv6)");
   app->add_option("-p,--port", o->port,
                   "port (default: echo 10000, hub 10001, p2p 10002; 0 picks a free one)")
-      ->check(CLI::Range(0, 65535));
-  app->add_option("--max-clients", o->max_clients, "refuse clients past this many (0: no limit)");
+      ->check(number_in(0, 65535, "a port number"));
+  app->add_option("--max-clients", o->max_clients, "refuse clients past this many (0: no limit)")
+      ->check(number_in(0, 1000000));
   app->add_option("--max-payload", o->max_payload, "largest message in bytes")
+      ->check(number_in(1, 64 << 20))
       ->capture_default_str();
-  app->add_option("--heartbeat-ms", o->heartbeat_ms, "UDP heartbeat period")->capture_default_str();
+  app->add_option("--heartbeat-ms", o->heartbeat_ms, "UDP heartbeat period")
+      ->check(number_in(1, 3600000))
+      ->capture_default_str();
   app->add_option("--expiry-ms", o->expiry_ms, "UDP member expiry after silence")
+      ->check(number_in(1, 24 * 3600000))
       ->capture_default_str();
+  app->add_option("--text-expiry-ms", o->text_expiry_ms,
+                  "UDP: a plain-text member (nc -u) silent this long leaves the room")
+      ->check(number_in(1, 24 * 3600000))
+      ->capture_default_str();
+  app->add_option("--text-quiet-ms", o->text_quiet_ms,
+                  "TCP: bytes a plain-text peer sent without a newline count as one message once "
+                  "it has been quiet this long")
+      ->check(number_in(1, 60000))
+      ->capture_default_str();
+  app->add_option("--reply-prefix", o->reply_prefix,
+                  "echo: put this before each reply (the course's server said '收到: ')");
+  app->add_option("--name", o->name,
+                  "p2p: the operator's name, shown to the client (default: $USER)");
   app->add_option("--high-water", o->high_water, "per-client output queue limit in bytes")
+      ->check(number_in(1, 1LL << 32))
       ->capture_default_str();
   app->add_option("--overflow", o->overflow, "what happens to a client past the high-water mark")
-      ->check(CLI::IsMember({"disconnect", "drop"}))
+      ->transform(one_of({"disconnect", "drop"}))
       ->capture_default_str();
   app->add_option("--socket-buffer", o->socket_buffer,
-                  "SO_RCVBUF/SO_SNDBUF request in bytes (0: kernel default)");
+                  "SO_RCVBUF/SO_SNDBUF request in bytes (0: kernel default)")
+      ->check(number_in(0, 1 << 30));
   app->add_option("--io", o->io,
                   "server I/O model: epoll (one event loop), or for teaching a hub over TCP only: "
                   "threads (one blocking thread per client), select, poll")

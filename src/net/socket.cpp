@@ -141,6 +141,9 @@ Result<Fd> bind_first(std::string_view bind, uint16_t port, int socktype,
     candidates = std::move(*r);
   }
   std::string last_error = "no address to bind";
+  // The first address that exists is the one the server says it listens on ([::] when the
+  // wildcard is dual-stack); its error is the one worth reporting, not the IPv4 fallback's.
+  std::string first_bind_error;
   for (const SocketAddress& a : candidates) {
     Fd fd(::socket(a.family(), socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd.valid()) {
@@ -155,6 +158,9 @@ Result<Fd> bind_first(std::string_view bind, uint16_t port, int socktype,
     }
     if (::bind(fd.get(), a.get(), a.length) != 0) {
       last_error = fmt::format("cannot bind {}: {}", a.to_string(), errno_text(errno));
+      if (errno == EADDRINUSE)
+        last_error += " (is another server on that port? --port 0 picks a free one)";
+      if (first_bind_error.empty()) first_bind_error = last_error;
       continue;
     }
     if (auto r = after_bind(fd.get()); !r) {
@@ -163,7 +169,7 @@ Result<Fd> bind_first(std::string_view bind, uint16_t port, int socktype,
     }
     return fd;
   }
-  return make_error(last_error);
+  return make_error(first_bind_error.empty() ? last_error : first_bind_error);
 }
 
 }  // namespace

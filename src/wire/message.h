@@ -3,8 +3,33 @@
 // WELCOME, heartbeats, pings) stays inside the transports and never appears here.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace chat {
+
+// How a text peer ended the bytes a message came from. An echo gives back exactly what it
+// received (RFC 862), so the ending travels with the text; anything else sent to a text peer
+// ends in a newline.
+enum class LineEnd : uint8_t {
+  kLf,    // "\n" (the default for everything we send)
+  kCrLf,  // "\r\n"
+  kCr,    // a burst that ended in "\r"
+  kNone,  // a burst with no ending (the course's client), or a piece of an over-long line
+};
+
+inline std::string_view line_end_bytes(LineEnd end) {
+  switch (end) {
+    case LineEnd::kLf:
+      return "\n";
+    case LineEnd::kCrLf:
+      return "\r\n";
+    case LineEnd::kCr:
+      return "\r";
+    case LineEnd::kNone:
+      break;
+  }
+  return {};
+}
 
 enum class MessageKind : uint8_t {
   kChat,    // something a person (or a bench) said
@@ -15,6 +40,8 @@ struct Message {
   MessageKind kind = MessageKind::kChat;
   std::string from;  // the sender's name as the server labels it; empty when a client sends
   std::string text;
+  // Text peers: how the received bytes ended; what a text peer is sent after the line.
+  LineEnd line_end = LineEnd::kLf;
 
   // Filled in by the receiving transport; ignored on send.
   uint32_t seq = 0;

@@ -11,6 +11,9 @@
 namespace chat::wire {
 
 inline constexpr size_t kMaxNameLength = 32;
+// What a chat message's payload may carry beyond its text (the name and its length byte): a
+// --max-payload limit is on the text, so decoders allow this much more.
+inline constexpr size_t kMaxPayloadOverhead = 1 + kMaxNameLength;
 
 // Bytes a message adds to its text in a frame payload.
 inline size_t payload_overhead(const Message& m) {

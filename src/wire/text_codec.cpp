@@ -4,28 +4,87 @@
 
 namespace chat::wire {
 
-void LineSplitter::feed(std::string_view bytes, std::vector<std::string>& out) {
+void LineSplitter::emit(std::string piece, LineEnd end, std::vector<std::string>& out,
+                        std::vector<LineEnd>* ends) {
+  out.push_back(std::move(piece));
+  if (ends) ends->push_back(end);
+}
+
+void LineSplitter::feed(std::string_view bytes, std::vector<std::string>& out,
+                        std::vector<LineEnd>* ends) {
   while (!bytes.empty()) {
     const size_t nl = bytes.find('\n');
     pending_.append(bytes.substr(0, nl));
     bytes = nl == std::string_view::npos ? std::string_view{} : bytes.substr(nl + 1);
     // A peer that never sends a newline must not grow our memory without bound.
     while (pending_.size() > max_line_) {
-      out.push_back(pending_.substr(0, max_line_));
-      pending_.erase(0, max_line_);
+      const size_t cut = utf8_cut(pending_, max_line_);
+      emit(pending_.substr(0, cut), LineEnd::kNone, out, ends);
+      pending_.erase(0, cut);
     }
     if (nl != std::string_view::npos) {
-      if (!pending_.empty() && pending_.back() == '\r') pending_.pop_back();
-      out.push_back(std::move(pending_));
+      LineEnd end = LineEnd::kLf;
+      if (!pending_.empty() && pending_.back() == '\r') {
+        pending_.pop_back();
+        end = LineEnd::kCrLf;
+      }
+      emit(std::move(pending_), end, out, ends);
       pending_.clear();
     }
   }
 }
 
-void LineSplitter::flush(std::vector<std::string>& out) {
-  if (!pending_.empty() && pending_.back() == '\r') pending_.pop_back();
-  if (!pending_.empty()) out.push_back(std::move(pending_));
+void LineSplitter::flush_burst(std::vector<std::string>& out, std::vector<LineEnd>* ends) {
+  const size_t keep = incomplete_utf8_tail(pending_);
+  if (keep == pending_.size()) return;
+  std::string tail = pending_.substr(pending_.size() - keep);
+  pending_.resize(pending_.size() - keep);
+  flush(out, ends);
+  pending_ = std::move(tail);
+}
+
+void LineSplitter::flush(std::vector<std::string>& out, std::vector<LineEnd>* ends) {
+  LineEnd end = LineEnd::kNone;
+  if (!pending_.empty() && pending_.back() == '\r') {
+    pending_.pop_back();
+    end = LineEnd::kCr;
+  }
+  if (!pending_.empty() || end != LineEnd::kNone) emit(std::move(pending_), end, out, ends);
   pending_.clear();
+}
+
+namespace {
+
+// The length of the UTF-8 sequence a lead byte announces; 0 for a byte that cannot lead one.
+size_t utf8_length(uint8_t b) {
+  if (b < 0x80) return 1;
+  if ((b & 0xE0) == 0xC0) return 2;
+  if ((b & 0xF0) == 0xE0) return 3;
+  if ((b & 0xF8) == 0xF0) return 4;
+  return 0;
+}
+
+bool is_continuation(uint8_t b) {
+  return (b & 0xC0) == 0x80;
+}
+
+}  // namespace
+
+size_t incomplete_utf8_tail(std::string_view text) {
+  for (size_t k = 1; k <= 3 && k <= text.size(); ++k) {
+    const auto b = static_cast<uint8_t>(text[text.size() - k]);
+    if (is_continuation(b)) continue;
+    return utf8_length(b) > k ? k : 0;
+  }
+  return 0;
+}
+
+size_t utf8_cut(std::string_view text, size_t limit) {
+  if (text.size() <= limit) return text.size();
+  // A cut before a continuation byte would split its sequence: back up to the sequence's lead.
+  for (size_t cut = limit; cut > 0 && limit - cut < 4; --cut)
+    if (!is_continuation(static_cast<uint8_t>(text[cut]))) return cut;
+  return limit;  // not UTF-8 here: any cut is as good as another
 }
 
 namespace {

@@ -20,10 +20,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   splitter.feed(in.substr(0, cut), lines);
   splitter.feed(in.substr(cut), lines);
   if (splitter.pending() > 64) std::abort();
+  // A quiet peer's burst holds back at most an unfinished UTF-8 sequence.
+  splitter.flush_burst(lines);
+  if (splitter.pending() > 3) std::abort();
   splitter.flush(lines);
   size_t kept = 0;
   for (const auto& l : lines) {
     if (l.size() > 64) std::abort();
+    // A cut never splits a character that was valid UTF-8 in the input.
+    if (is_valid_utf8(in) && !is_valid_utf8(l)) std::abort();
     kept += l.size();
   }
   // Only line ends go: each \n, and at most one \r per line (the last line included).

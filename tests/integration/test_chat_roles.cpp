@@ -135,6 +135,35 @@ TEST_P(ChatOver, P2pOperatorChatsWithOneClientAndASecondIsRefused) {
   EXPECT_EQ(s.process->wait_exit(5000ms), 0);
 }
 
+TEST_P(ChatOver, P2pOperatorIsNamedHasCommandsAndTheClientSeesTwoMembers) {
+  auto s = server({"--mode", "p2p", "--name", "bob"});
+  auto alice = client(transport(), s.port, "alice");
+  ASSERT_TRUE(s.process->wait_for_line("alice connected"));
+  s.process->write_stdin("hello from the operator\n");
+  // Labelled like the hub labels a member, so the client knows who spoke.
+  EXPECT_TRUE(alice->wait_for_line("bob: hello from the operator"));
+  // The operator's commands are answered on the operator's terminal, never sent as chat.
+  s.process->write_stdin("/who\n");
+  auto who = s.process->wait_for_line("here:");
+  ASSERT_TRUE(who);
+  EXPECT_NE(who->find("bob, alice (2 here)"), std::string::npos) << *who;
+  s.process->write_stdin("/stats\n");
+  auto stats = s.process->wait_for_line("received");
+  ASSERT_TRUE(stats);
+  EXPECT_NE(stats->find("alice over " + transport()), std::string::npos) << *stats;
+  alice->write_stdin("/stats\n");
+  auto client_stats = alice->wait_for_line("members");
+  ASSERT_TRUE(client_stats);
+  EXPECT_NE(client_stats->find("members 2"), std::string::npos) << *client_stats;
+  s.process->write_stdin("after the commands\n");
+  ASSERT_TRUE(alice->wait_for_line("bob: after the commands"));
+  EXPECT_FALSE(any_contains(alice->seen_lines(), "/who"));
+  EXPECT_FALSE(any_contains(alice->seen_lines(), "/stats"));
+  s.process->write_stdin("/quit\n");
+  EXPECT_EQ(s.process->wait_exit(5000ms), 0);
+  EXPECT_EQ(alice->wait_exit(5000ms), 1);  // the server went away under it
+}
+
 TEST_P(ChatOver, PlainTextPeerSharesTheHubWithFramedClients) {
   auto s = server({"--mode", "hub"});
   auto alice = client(transport(), s.port, "alice");

@@ -2,8 +2,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+
+#include <cerrno>
 
 namespace chat::testing {
 namespace {
@@ -69,6 +72,21 @@ std::optional<std::string> RawPeer::read_line(std::chrono::milliseconds timeout)
   }
 }
 
+std::string RawPeer::read_bytes(size_t n, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::string out = std::move(buffer_);
+  buffer_.clear();
+  while (out.size() < n) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, left_ms(deadline)) <= 0) break;
+    char buf[65536];
+    const ssize_t got = ::recv(fd_.get(), buf, sizeof buf, 0);
+    if (got <= 0) break;
+    out.append(buf, static_cast<size_t>(got));
+  }
+  return out;
+}
+
 std::optional<std::string> RawPeer::wait_for(std::string_view needle,
                                              std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -85,6 +103,20 @@ bool RawPeer::wait_closed(std::chrono::milliseconds timeout) {
     char buf[4096];
     const ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
     if (n <= 0) return true;
+  }
+}
+
+bool RawPeer::wait_reset(std::chrono::milliseconds timeout) {
+  // A read cannot tell: after the FIN it returns 0 whatever comes next. The socket's state can:
+  // a reset moves it from CLOSE_WAIT to CLOSE.
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(fd_.get(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return false;
+    if (info.tcpi_state == TCP_CLOSE) return true;
+    if (Clock::now() >= deadline) return false;
+    ::poll(nullptr, 0, 10);
   }
 }
 

@@ -20,10 +20,15 @@ class RawPeer {
   bool send(std::string_view bytes);  // TCP: the whole buffer; UDP: one datagram
   // TCP: the next \n-terminated line; UDP: the next datagram (one trailing \n stripped).
   std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  // Reads raw bytes (TCP: the stream; UDP: datagrams back to back, nothing stripped) until `n`
+  // have arrived, the deadline passes or the peer closes; returns what came.
+  std::string read_bytes(size_t n, std::chrono::milliseconds timeout);
   // Reads lines until one contains `needle`.
   std::optional<std::string> wait_for(std::string_view needle, std::chrono::milliseconds timeout);
   // TCP: true once the server closed the connection (EOF), within the timeout.
   bool wait_closed(std::chrono::milliseconds timeout);
+  // TCP: true once the connection was reset (the server closed fully and we wrote to it).
+  bool wait_reset(std::chrono::milliseconds timeout);
   void close() { fd_.reset(); }
 
  private:

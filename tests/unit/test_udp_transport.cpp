@@ -454,7 +454,8 @@ TEST_F(UdpTransportTest, ClientIsRefusedByAClosedPort) {
   ASSERT_TRUE(run_until(loop_, [&] { return !c.rec.down.empty(); }));
   EXPECT_EQ(std::get<1>(c.rec.down[0]), DownReason::kRefused);
   EXPECT_EQ(std::get<2>(c.rec.down[0]),
-            "nothing listening on udp 127.0.0.1:" + std::to_string(port) + " (port unreachable)");
+            "nothing listening on udp 127.0.0.1:" + std::to_string(port) +
+                " (port unreachable); is the server running with --transport udp?");
 }
 
 TEST_F(UdpTransportTest, ClientNoticesASilentServer) {

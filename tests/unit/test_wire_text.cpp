@@ -39,6 +39,58 @@ TEST(LineSplitter, CutsOverlongRunsSoMemoryStaysBounded) {
             (std::vector<std::string>{"abcd", "efgh", "ij", "xy"}));
 }
 
+TEST(LineSplitter, NeverCutsAnOverlongRunInsideAUtf8Sequence) {
+  // Four bytes fit, but the fourth starts a three-byte character: the cut comes before it.
+  LineSplitter s(4);
+  EXPECT_EQ(feed(s, "a中b中"), (std::vector<std::string>{"a中"}));
+  EXPECT_EQ(s.pending(), 4u);
+  LineSplitter z(5);
+  std::vector<std::string> out;
+  z.feed("中中中", out);
+  z.flush(out);
+  EXPECT_EQ(out, (std::vector<std::string>{"中", "中", "中"}));
+  for (const auto& piece : out) EXPECT_TRUE(is_valid_utf8(piece));
+}
+
+TEST(LineSplitter, AQuietBurstKeepsAnUnfinishedCharacterForTheNextRead) {
+  LineSplitter s(1024);
+  const std::string two = "中中";
+  std::vector<std::string> out;
+  s.feed(two.substr(0, 4), out);  // 中 and the first byte of the second
+  s.flush_burst(out);
+  EXPECT_EQ(out, (std::vector<std::string>{"中"}));
+  EXPECT_EQ(s.pending(), 1u);
+  s.feed(two.substr(4), out);
+  s.flush_burst(out);
+  EXPECT_EQ(out, (std::vector<std::string>{"中", "中"}));
+  // Bytes that are not UTF-8 are not held back.
+  out.clear();
+  s.feed("\xff\xfe", out);
+  s.flush_burst(out);
+  EXPECT_EQ(out, (std::vector<std::string>{"\xff\xfe"}));
+}
+
+TEST(LineSplitter, ReportsHowEachPieceEnded) {
+  LineSplitter s(4);
+  std::vector<std::string> out;
+  std::vector<LineEnd> ends;
+  s.feed("a\nb\r\nabcdefg\nhi", out, &ends);
+  s.flush(out, &ends);
+  EXPECT_EQ(out, (std::vector<std::string>{"a", "b", "abcd", "efg", "hi"}));
+  EXPECT_EQ(ends, (std::vector<LineEnd>{LineEnd::kLf, LineEnd::kCrLf, LineEnd::kNone, LineEnd::kLf,
+                                        LineEnd::kNone}));
+}
+
+TEST(Utf8, FindsAnUnfinishedTail) {
+  EXPECT_EQ(incomplete_utf8_tail("ab"), 0u);
+  EXPECT_EQ(incomplete_utf8_tail("a\xe4"), 1u);
+  EXPECT_EQ(incomplete_utf8_tail("a\xe4\xb8"), 2u);
+  EXPECT_EQ(incomplete_utf8_tail("a\xe4\xb8\xad"), 0u);
+  EXPECT_EQ(incomplete_utf8_tail("\xf0\x9f\x99"), 3u);
+  EXPECT_EQ(incomplete_utf8_tail("\xf0\x9f\x99\x82"), 0u);
+  EXPECT_EQ(incomplete_utf8_tail("\xb8\xb8\xb8"), 0u);  // stray continuations: not ours to hold
+}
+
 TEST(Sanitize, NeutralisesEscapeSequencesAndControls) {
   EXPECT_EQ(sanitize_for_terminal("a\x1b[2Jb"), "a^[[2Jb");
   EXPECT_EQ(sanitize_for_terminal("bell\x07"), "bell^G");

@@ -67,7 +67,7 @@ void TcpConnection::update_interest() {
   if (state_ == State::kConnecting) {
     want = EPOLLOUT;
   } else {
-    want = EPOLLIN;
+    want = peer_closed_ ? 0u : static_cast<uint32_t>(EPOLLIN);
     if (!output_.empty()) want |= EPOLLOUT;
   }
   if (want != interest_) {
@@ -124,6 +124,11 @@ int TcpConnection::flush() {
   if (output_.empty()) output_.shrink_if_idle(kKeepOutputBytes);
   update_interest();
   return 0;
+}
+
+void TcpConnection::set_peer_closed() {
+  peer_closed_ = true;
+  update_interest();
 }
 
 void TcpConnection::shutdown_write() {

@@ -89,6 +89,10 @@ class TcpConnection {
   // Half-closes after the queue drained, so the peer reads everything and then EOF.
   void shutdown_write();
   bool write_shut() const { return write_shut_; }
+  // The peer sent its FIN: stop watching for input (EOF stays readable for ever) while what we
+  // still owe it drains.
+  void set_peer_closed();
+  bool peer_closed() const { return peer_closed_; }
 
   uint64_t retransmits() const;  // tcpi_total_retrans from TCP_INFO
 
@@ -106,6 +110,7 @@ class TcpConnection {
   bool announced_ = false;
   bool registered_ = false;
   bool write_shut_ = false;
+  bool peer_closed_ = false;
   uint32_t interest_ = 0;
   uint32_t next_seq_ = 1;
   net::TimerId timer_ = 0;

@@ -87,9 +87,10 @@ void TcpTransport::on_readable(TcpConnection& c) {
     }
     if (n < 0) {
       if (err == EINTR) continue;
-      // The burst ended: a text peer's unterminated bytes become one message now.
+      // The burst ended. A text peer's unterminated bytes become one message once it has been
+      // quiet a moment: one send() can reach us in several segments, milliseconds apart.
       if (err == EAGAIN || err == EWOULDBLOCK) {
-        if (c.up() && !c.framed()) consume_text(c, true);
+        if (c.up() && !c.framed() && c.splitter().pending() > 0) arm_quiet_timer(c);
         return;
       }
       on_socket_error(c, err);
@@ -135,9 +136,21 @@ bool TcpTransport::consume(TcpConnection& c) {
 bool TcpTransport::consume_frames(TcpConnection& c) {
   net::Buffer& in = c.input();
   while (!in.empty()) {
-    const wire::DecodeResult r = wire::decode_stream(in.bytes(), config_.max_payload, c.frame());
+    const wire::DecodeResult r = wire::decode_stream(in.bytes(), max_frame_payload(), c.frame());
     if (r.status == wire::DecodeStatus::kNeedMore) break;
     if (r.status != wire::DecodeStatus::kOk) {
+      if (config_.side == Side::kClient && c.state() == State::kJoining &&
+          r.status == wire::DecodeStatus::kBadMagic) {
+        // Not a broken chat server but something else on that port (a web server, an echo
+        // server that is not ours): say that, with what it sent, instead of the byte at fault.
+        const std::string_view head = in.view().substr(0, 24);
+        protocol_error(
+            c,
+            fmt::format("{} does not speak chat (it sent \"{}\"); is it a chat "
+                        "server, and is the port right?",
+                        c.address(), wire::sanitize_for_terminal(head.substr(0, head.find('\n')))));
+        return false;
+      }
       protocol_error(c, r.reason);
       return false;
     }
@@ -211,21 +224,31 @@ bool TcpTransport::handle_frame(TcpConnection& c, const wire::Frame& f) {
 
 bool TcpTransport::consume_text(TcpConnection& c, bool burst_end) {
   std::vector<std::string> lines;
+  std::vector<LineEnd> ends;
   net::Buffer& in = c.input();
   if (!in.empty()) {
-    c.splitter().feed(in.view(), lines);
+    c.splitter().feed(in.view(), lines, &ends);
     in.retrieve_all();
   }
-  if (burst_end) c.splitter().flush(lines);
-  return deliver_lines(c, lines);
+  if (burst_end) c.splitter().flush_burst(lines, &ends);
+  return deliver_lines(c, lines, ends);
 }
 
-bool TcpTransport::deliver_lines(TcpConnection& c, std::vector<std::string>& lines) {
-  for (std::string& line : lines) {
+void TcpTransport::arm_quiet_timer(TcpConnection& c) {
+  const PeerId id = c.id();
+  c.arm_timer(config_.text_quiet, [this, id] {
+    if (TcpConnection* quiet = find_up(id); quiet && !quiet->framed()) consume_text(*quiet, true);
+  });
+}
+
+bool TcpTransport::deliver_lines(TcpConnection& c, std::vector<std::string>& lines,
+                                 const std::vector<LineEnd>& ends) {
+  for (size_t i = 0; i < lines.size(); ++i) {
     if (!c.up()) return false;  // a callback closed it: the rest is not delivered
     Message m;
     m.kind = MessageKind::kChat;
-    m.text = std::move(line);
+    m.text = std::move(lines[i]);
+    m.line_end = i < ends.size() ? ends[i] : LineEnd::kLf;
     m.received_ns = now_ns();
     ++c.stats().messages_received;
     if (callbacks_.on_message && !silenced_) callbacks_.on_message(c.id(), std::move(m));
@@ -239,13 +262,19 @@ void TcpTransport::on_eof(TcpConnection& c) {
     case State::kUp:
       if (!c.framed()) {
         std::vector<std::string> lines;
-        c.splitter().flush(lines);
-        deliver_lines(c, lines);
+        std::vector<LineEnd> ends;
+        c.splitter().flush(lines, &ends);
+        deliver_lines(c, lines, ends);
         if (!c.up()) {
           finish(c);
           return;
         }
         announce_down(c, DownReason::kLeft, "connection closed");
+        // `printf hello | nc -N` half-closes right after sending: the replies to its last
+        // lines (an echo) are still owed, so drain them before closing.
+        c.set_peer_closed();
+        begin_drain(c);
+        return;
       } else if (const size_t partial = c.input().readable_bytes(); partial > 0) {
         const std::string why =
             fmt::format("{} mid-frame ({} bytes buffered)",
@@ -280,7 +309,12 @@ void TcpTransport::on_socket_error(TcpConnection& c, int err) {
 }
 
 void TcpTransport::protocol_error(TcpConnection& c, const std::string& reason) {
-  spdlog::warn("tcp: dropping {} ({}): {}", c.address(), c.info().name, reason);
+  // A client's only link is its server: the reason reaches the user through on_peer_down, and a
+  // log line saying the same would be said twice.
+  if (config_.side == Side::kServer)
+    spdlog::warn("tcp: dropping {} ({}): {}", c.address(), c.info().name, reason);
+  else
+    spdlog::debug("tcp: {}: {}", c.address(), reason);
   announce_down(c, DownReason::kError, reason);
   finish(c);
 }
@@ -296,6 +330,10 @@ void TcpTransport::on_writable(TcpConnection& c) {
   }
   if (c.state() == State::kDraining && c.queued() == 0) {
     c.shutdown_write();
+    if (c.peer_closed()) {
+      finish(c);
+      return;
+    }
     maybe_finish_shutdown();
   }
 }
@@ -308,12 +346,11 @@ uint32_t TcpTransport::own_sender() const {
 }
 
 Result<void> TcpTransport::check_size(const Message& m) const {
-  const size_t size = wire::payload_overhead(m) + m.text.size();
-  if (size > config_.max_payload)
+  // The limit is on what people write; the sender's name and its length byte ride on top.
+  if (m.text.size() > config_.max_payload)
     return make_error(
-        fmt::format("message of {} bytes ({} with framing) exceeds the maximum payload of {} "
-                    "bytes (--max-payload)",
-                    m.text.size(), size, config_.max_payload));
+        fmt::format("message of {} bytes exceeds the maximum payload of {} bytes (--max-payload)",
+                    m.text.size(), config_.max_payload));
   return {};
 }
 
@@ -401,7 +438,7 @@ Result<void> TcpTransport::send(PeerId peer, const Message& message) {
     return queue(*c, send_bytes_);
   }
   line_bytes_ = wire::message_to_line(message);
-  line_bytes_.push_back('\n');
+  line_bytes_.append(line_end_bytes(message.line_end));
   return queue(*c, line_bytes_);
 }
 
@@ -429,7 +466,7 @@ size_t TcpTransport::broadcast(const Message& message, PeerId except) {
     } else {
       if (!have_line) {
         line_bytes_ = wire::message_to_line(message);
-        line_bytes_.push_back('\n');
+        line_bytes_.append(line_end_bytes(message.line_end));
         have_line = true;
       }
       if (queue(*c, line_bytes_)) ++sent;
@@ -454,10 +491,15 @@ void TcpTransport::close(PeerId peer, std::string_view reason) {
   announce_down(*c, DownReason::kClosed, std::string(reason));
   if (c->framed()) {
     send_control(*c, wire::FrameType::kLeave, reason, own_sender(), c->take_seq(), now_ns());
-  } else if (!reason.empty()) {
-    line_bytes_.assign(reason);
-    line_bytes_.push_back('\n');
-    if (c->write(line_bytes_) != 0) finish(*c);
+  } else {
+    // A text peer has no LEAVE to answer with: once it has read our last line the session is
+    // over, so the connection closes then instead of lingering half-open until the peer's FIN.
+    c->set_peer_closed();
+    if (!reason.empty()) {
+      line_bytes_.assign(reason);
+      line_bytes_.push_back('\n');
+      if (c->write(line_bytes_) != 0) finish(*c);
+    }
   }
   if (!c->closed()) begin_drain(*c);
 }
@@ -471,7 +513,13 @@ void TcpTransport::begin_drain(TcpConnection& c) {
   leave_up(c);
   c.set_state(State::kDraining);
   c.input().retrieve_all();
-  if (c.queued() == 0) c.shutdown_write();
+  if (c.queued() == 0) {
+    c.shutdown_write();
+    if (c.peer_closed()) {
+      finish(c);
+      return;
+    }
+  }
   // Wait for the queue to drain and the peer's FIN, but not for ever.
   const PeerId id = c.id();
   c.arm_timer(kCloseLinger, [this, id] {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "src/wire/message_codec.h"
 #include "transports/tcp/tcp_connection.h"
 #include "transports/transport.h"
 
@@ -66,7 +67,9 @@ class TcpTransport final : public Transport {
   bool consume_frames(TcpConnection& c);
   bool handle_frame(TcpConnection& c, const wire::Frame& f);
   bool consume_text(TcpConnection& c, bool burst_end);
-  bool deliver_lines(TcpConnection& c, std::vector<std::string>& lines);
+  void arm_quiet_timer(TcpConnection& c);
+  bool deliver_lines(TcpConnection& c, std::vector<std::string>& lines,
+                     const std::vector<LineEnd>& ends);
   void on_eof(TcpConnection& c);
   void on_socket_error(TcpConnection& c, int err);
   void protocol_error(TcpConnection& c, const std::string& reason);
@@ -74,6 +77,7 @@ class TcpTransport final : public Transport {
   // Sending.
   uint32_t own_sender() const;
   Result<void> check_size(const Message& m) const;
+  size_t max_frame_payload() const { return config_.max_payload + wire::kMaxPayloadOverhead; }
   void encode_frame_for(TcpConnection& c, const Message& m, std::string& out);
   Result<void> queue(TcpConnection& c, std::string_view bytes);
   void send_control(TcpConnection& c, wire::FrameType type, std::string_view payload,

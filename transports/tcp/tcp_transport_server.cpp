@@ -66,8 +66,10 @@ void TcpTransport::accept_one(net::Fd fd, const net::SocketAddress& from) {
   net::set_nodelay(fd.get());
   if (config_.socket_buffer > 0) tune_socket(fd.get());
   const PeerId id = next_id_++;
-  auto c =
-      std::make_shared<TcpConnection>(loop_, id, std::move(fd), from.to_string(), config_.max_line);
+  // A text peer's line is cut into pieces no longer than a message may be, so every piece is
+  // delivered rather than refused.
+  auto c = std::make_shared<TcpConnection>(loop_, id, std::move(fd), from.to_string(),
+                                           std::min(config_.max_line, config_.max_payload));
   c->set_state(State::kSniffing);
   open_link(c);
   // telnet and an idle nc wait to be spoken to: silence means a text peer.

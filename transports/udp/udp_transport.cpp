@@ -25,7 +25,8 @@ UdpTransport::UdpTransport(net::EventLoop& loop, TransportConfig config)
       config_(std::move(config)),
       max_payload_(std::min(config_.max_payload, wire::kMaxUdpFramePayload)),
       members_(udp::MembershipConfig{config_.max_peers, config_.expiry, config_.text_expiry}),
-      splitter_(config_.max_line) {}
+      // A text datagram is cut into pieces no longer than a message may be, so each is delivered.
+      splitter_(std::min(config_.max_line, max_payload_)) {}
 
 UdpTransport::~UdpTransport() {
   stop_timers();

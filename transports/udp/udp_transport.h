@@ -98,6 +98,7 @@ class UdpTransport final : public Transport {
                    uint32_t seq = 0, uint64_t timestamp = 0);
   // Queues a DATA/NOTICE frame for `message`, encoded straight into the send slot.
   void queue_message(PeerId peer, Link& link, const net::SocketAddress* to, const Message& message);
+  // `line` goes out as it is: the caller has ended it.
   void queue_text(PeerId peer, Link& link, const net::SocketAddress& to, std::string_view line,
                   bool is_message);
   std::string& next_slot();

@@ -38,7 +38,7 @@ void UdpTransport::close(PeerId peer, std::string_view reason) {
   Link* link = find_link(peer);
   if (!m || !link) return;
   if (m->text) {
-    if (!why.empty()) queue_text(peer, *link, m->address, why, false);
+    if (!why.empty()) queue_text(peer, *link, m->address, std::string(why) + "\n", false);
   } else {
     queue_frame(peer, *link, &m->address, FrameType::kLeave, why, false);
   }
@@ -107,7 +107,9 @@ void UdpTransport::on_refused() {
       return;
     }
     client_down(DownReason::kRefused,
-                fmt::format("nothing listening on udp {} (port unreachable)", hub_text()));
+                fmt::format("nothing listening on udp {} (port unreachable); is the server "
+                            "running with --transport udp?",
+                            hub_text()));
   } else if (client_state_ == ClientState::kJoined) {
     client_down(DownReason::kError,
                 fmt::format("udp hub at {} went away (port unreachable)", hub_text()));

@@ -69,7 +69,8 @@ void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
                  d.bytes.size());
     return;
   }
-  const wire::DecodeResult r = wire::decode_datagram(d.bytes, max_payload_, frame_);
+  const wire::DecodeResult r =
+      wire::decode_datagram(d.bytes, max_payload_ + wire::kMaxPayloadOverhead, frame_);
   if (r.status != wire::DecodeStatus::kOk) {
     spdlog::warn("udp: dropped a bad datagram from {}: {}", d.from.to_string(), r.reason);
     return;
@@ -101,7 +102,8 @@ void UdpTransport::handle_stranger(const udp::InboundDatagram& d) {
     if (stopped_ || !members_.find(id)) return;
     return handle_text(id, d);
   }
-  const wire::DecodeResult r = wire::decode_datagram(d.bytes, max_payload_, frame_);
+  const wire::DecodeResult r =
+      wire::decode_datagram(d.bytes, max_payload_ + wire::kMaxPayloadOverhead, frame_);
   if (r.status != wire::DecodeStatus::kOk) {
     spdlog::debug("udp: dropped a bad datagram from stranger {}: {}", d.from.to_string(), r.reason);
     return;
@@ -142,16 +144,18 @@ void UdpTransport::handle_text(PeerId id, const udp::InboundDatagram& d) {
   const std::string_view text(reinterpret_cast<const char*>(d.bytes.data()), d.bytes.size());
   // One datagram is one read burst: its last line needs no newline (the course's client sends
   // none), and "a\nb\n" is two messages.
-  splitter_.feed(text, lines_);
-  splitter_.flush(lines_);
+  std::vector<LineEnd> ends;
+  splitter_.feed(text, lines_, &ends);
+  splitter_.flush(lines_, &ends);
   std::vector<std::string> lines = std::move(lines_);
   lines_.clear();
-  for (std::string& line : lines) {
+  for (size_t i = 0; i < lines.size(); ++i) {
     if (stopped_) return;
     Link* l = find_link(id);  // a callback may have closed the member
     if (!l) return;
     ++l->stats.messages_received;
-    Message m = Message::chat(std::move(line));
+    Message m = Message::chat(std::move(lines[i]));
+    m.line_end = ends[i];
     m.received_ns = d.received_ns;
     if (callbacks_.on_message) callbacks_.on_message(id, std::move(m));
   }
@@ -222,7 +226,8 @@ void UdpTransport::handle_client_datagram(const udp::InboundDatagram& d) {
     spdlog::warn("udp: dropped a datagram from the hub longer than {} bytes", d.bytes.size());
     return;
   }
-  const wire::DecodeResult r = wire::decode_datagram(d.bytes, max_payload_, frame_);
+  const wire::DecodeResult r =
+      wire::decode_datagram(d.bytes, max_payload_ + wire::kMaxPayloadOverhead, frame_);
   if (r.status != wire::DecodeStatus::kOk) {
     spdlog::warn("udp: dropped a bad datagram from {}: {}", d.from.to_string(), r.reason);
     return;

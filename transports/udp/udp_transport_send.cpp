@@ -25,9 +25,8 @@ constexpr size_t kSendQueueLimit = 64;  // queued datagrams that trigger an imme
 }  // namespace
 
 Result<void> UdpTransport::check_size(size_t text_size, size_t datagram_size) const {
-  if (datagram_size <= wire::kHeaderSize + max_payload_ && datagram_size <= wire::kMaxUdpDatagram)
-    return {};
-  if (max_payload_ < wire::kMaxUdpFramePayload)
+  if (text_size <= max_payload_ && datagram_size <= wire::kMaxUdpDatagram) return {};
+  if (text_size > max_payload_ && max_payload_ < wire::kMaxUdpFramePayload)
     return make_error(
         fmt::format("message of {} bytes exceeds the configured maximum payload of {} bytes",
                     text_size, max_payload_));
@@ -86,7 +85,6 @@ void UdpTransport::queue_text(PeerId peer, Link& link, const net::SocketAddress&
                               std::string_view line, bool is_message) {
   std::string& slot = next_slot();
   slot.append(line);
-  slot.push_back('\n');
   link.last_sent = to_time_point(now_ns());
   commit_slot(peer, &to, is_message);
 }
@@ -152,8 +150,9 @@ Result<void> UdpTransport::send(PeerId peer, const Message& message) {
   Link* link = find_link(peer);
   if (!member || !link) return make_error(fmt::format("no such peer {}", peer));
   if (member->text) {
-    const std::string line = wire::message_to_line(message);
-    if (auto r = check_size(message.text.size(), line.size() + 1); !r) return r;
+    std::string line = wire::message_to_line(message);
+    line.append(line_end_bytes(message.line_end));
+    if (auto r = check_size(message.text.size(), line.size()); !r) return r;
     queue_text(peer, *link, member->address, line, true);
     return {};
   }
@@ -195,7 +194,8 @@ size_t UdpTransport::broadcast(const Message& message, PeerId except) {
     if (m.text) {
       if (!line_ready) {
         line_ready = true;
-        shared_line_ = wire::message_to_line(message) + "\n";
+        shared_line_ = wire::message_to_line(message);
+        shared_line_.append(line_end_bytes(message.line_end));
         line_fits = shared_line_.size() <= wire::kMaxUdpDatagram;
       }
       if (!line_fits) continue;
