@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "src/chat/chat_command.h"
 #include "src/chat/client_session.h"
 #include "src/chat/hub_room.h"
 #include "tests/support/memory_transport.h"
@@ -77,6 +78,53 @@ TEST_F(HubRoomTest, WhoListsTheRoomToTheAskerOnly) {
   transport_.say(2, "/who");
   EXPECT_TRUE(transport_.lines_to(1).empty());
   EXPECT_EQ(transport_.lines_to(2), (std::vector<std::string>{"*** here: alice, bob (2 here)"}));
+}
+
+TEST_F(HubRoomTest, RenamesAreAnnouncedAndUsedForWhatFollows) {
+  transport_.connect(1, "alice");
+  transport_.connect(2, "127.0.0.1:41256", true);
+  transport_.sent.clear();
+  transport_.say(2, "/name carol");
+  transport_.say(2, "hi");
+  transport_.say(2, "/nick alice");  // taken: a suffix, not a second alice
+  transport_.say(2, "/name " + std::string(40, 'x'));
+  EXPECT_EQ(transport_.lines_to(1),
+            (std::vector<std::string>{"*** 127.0.0.1:41256 is now known as carol (2 here)",
+                                      "carol: hi", "*** carol is now known as alice#2 (2 here)"}));
+  EXPECT_THAT(transport_.lines_to(2), Contains("*** a name is at most 32 bytes; you are still "
+                                               "alice#2"));
+}
+
+TEST_F(HubRoomTest, CommandsAreAnsweredToTheAskerAndNeverRelayed) {
+  transport_.connect(1, "alice");
+  transport_.connect(2, "bob");
+  transport_.sent.clear();
+  for (const char* c : {"/help", "/stats", "/frobnicate", " /who "}) transport_.say(2, c);
+  EXPECT_TRUE(transport_.lines_to(1).empty());
+  const auto to_bob = transport_.lines_to(2);
+  ASSERT_EQ(to_bob.size(), 4u);
+  EXPECT_NE(to_bob[0].find("/name NICK"), std::string::npos) << to_bob[0];
+  EXPECT_NE(to_bob[1].find("you are bob on memory | 2 in the room"), std::string::npos)
+      << to_bob[1];
+  EXPECT_EQ(to_bob[2], "*** unknown command /frobnicate; /help lists them");
+  EXPECT_EQ(to_bob[3], "*** here: alice, bob (2 here)");
+  // Slashes that are not commands are chat.
+  transport_.say(2, "/usr/bin is big");
+  transport_.say(2, "/ shrug");
+  EXPECT_EQ(transport_.lines_to(1),
+            (std::vector<std::string>{"bob: /usr/bin is big", "bob: / shrug"}));
+}
+
+TEST(ChatCommand, ParsesOnlyASlashFollowedByLetters) {
+  auto c = parse_chat_command("  /name   bob smith ");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->name, "name");
+  EXPECT_EQ(c->arg, "bob smith");
+  EXPECT_TRUE(is_rename(*parse_chat_command("/nick x")));
+  EXPECT_FALSE(parse_chat_command("/usr/bin"));
+  EXPECT_FALSE(parse_chat_command("/"));
+  EXPECT_FALSE(parse_chat_command("hello /who"));
+  EXPECT_EQ(parse_chat_command("/who\r")->name, "who");
 }
 
 TEST(ClientSession, ReadsTheRoomSizeFromNotices) {
