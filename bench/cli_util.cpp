@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "src/cli/cli_checks.h"
+#include "transports/transport.h"
 
 namespace chat::bench {
 
@@ -47,11 +48,17 @@ int finish_document(ResultsDocument& doc, const std::string& out_dir) {
   return 0;
 }
 
+std::vector<std::string> wire_names() {
+  std::vector<std::string> out;
+  for (auto name : transport_names()) out.emplace_back(name);
+  return out;
+}
+
 void add_common(CLI::App* app, CommonOptions& c) {
   app->add_option("-o,--out", c.out, "directory for results.json and results.csv")
       ->capture_default_str();
   app->add_option("-t,--transport", c.transports, "comma list of wires")
-      ->transform(cli::list_of({"tcp", "udp"}))
+      ->transform(cli::list_of(wire_names()))
       ->capture_default_str();
 }
 

@@ -16,6 +16,8 @@ struct CommonOptions {
 };
 
 void add_common(CLI::App* app, CommonOptions& c);
+// The wires the transport factory knows, for -t's check: a new wire needs no CLI change.
+std::vector<std::string> wire_names();
 std::vector<std::string> split_list(const std::string& s);
 std::string command_line(const CLI::App& app);
 // Saves, prints the summary table, and says where the files went; returns the exit code.

@@ -254,15 +254,17 @@ void register_sweep(CLI::App* bench, int& exit_code) {
       "goodput, retransmissions (needs root or an unprivileged user namespace)");
   app->add_option("-o,--out", *out, "directory for results.json and results.csv")
       ->capture_default_str();
-  app->add_option("-t,--transport", *transports, "comma list of wires (default: every wire)");
+  app->add_option("-t,--transport", *transports, "comma list of wires (default: every wire)")
+      ->transform(cli::list_of(wire_names()));
   app->add_option("--loss", *loss, "comma list of loss rates in percent")->capture_default_str();
   app->add_option("--delay", *delay, "comma list of one-way delays in ms")->capture_default_str();
   app->add_option("--base", o->base, "impairment every point shares (a bottleneck, jitter, …)")
       ->capture_default_str();
   app->add_option("--seed", o->seed, "the loss model's seed (same seed, same drops)")
       ->capture_default_str();
-  app->add_option("--tcp-cc", o->tcp_cc,
-                  "TCP congestion control of the sender, e.g. cubic or bbr (default: the kernel's)");
+  app->add_option(
+      "--tcp-cc", o->tcp_cc,
+      "TCP congestion control of the sender, e.g. cubic or bbr (default: the kernel's)");
   app->add_option("--probe-s", o->probe_s, "seconds of 64 B / 1 ms probe per point")
       ->capture_default_str();
   app->add_option("--bulk-s", o->bulk_s, "seconds of bulk transfer per point")

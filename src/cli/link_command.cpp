@@ -26,10 +26,13 @@ struct LinkCliOptions {
   std::vector<std::string> command;
 };
 
-int fail(const std::string& what, const std::string& why) {
+int fail(const std::string& what, const std::string& why, int code = 1) {
   fmt::print(stderr, "chat link {}: {}\n", what, why);
-  return 1;
+  return code;
 }
+
+// A spec that does not parse is a usage error: exit 2, as for any bad flag.
+constexpr int kUsage = 2;
 
 std::string human_bytes(double b) {
   if (b >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
@@ -85,7 +88,7 @@ void register_up(CLI::App* link, const std::shared_ptr<LinkCliOptions>& o, int& 
   up->callback([o, &exit_code] {
     auto specs = o->impair.resolve();
     if (!specs) {
-      exit_code = fail("up", specs.error().message);
+      exit_code = fail("up", specs.error().message, kUsage);
       return;
     }
     link::LinkOptions lo;
@@ -127,7 +130,7 @@ void register_link(CLI::App& root, int& exit_code) {
   set->callback([o, &exit_code] {
     auto specs = o->impair.resolve();
     if (!specs) {
-      exit_code = fail("set", specs.error().message);
+      exit_code = fail("set", specs.error().message, kUsage);
       return;
     }
     auto l = link::Link::attach(o->name);

@@ -53,7 +53,7 @@ TEST(Cli, BadFlagsAndValuesExitTwoNamingTheFlag) {
 TEST(Cli, AMisspeltSubcommandGetsTheNearestOne) {
   expect_usage_error({"clinet"}, "did you mean 'client'?");
   expect_usage_error({"bench", "rt"}, "did you mean 'rtt'?");
-  expect_usage_error({"xyzzy"}, "server, client, bench, report");
+  expect_usage_error({"xyzzy"}, "server, client, link, bench, report, demo");
 }
 
 TEST(Cli, BareChatListsTheSubcommands) {
