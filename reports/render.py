@@ -580,7 +580,7 @@ def consistency_summary(docs):
                 f"{k} {same[0]['params'].get(k, '—')} vs {c['params'].get(k, '—')}" for k in diff)
                 if diff else "the same parameters, so this is how much one run varies here")
             out.append(f"{c['transport'].upper()} {scenario} at {size_words(c['params']['size'])} "
-                       f"measured {words(a)} in the sweep and {words(b)} in compare ({why}); "
+                       f"measured {words(a)} in its scenario run and {words(b)} in compare ({why}); "
                        f"figures from a single run carry that much uncertainty.")
             break  # one sentence per scenario is enough to show the spread
     return out
@@ -727,7 +727,7 @@ def render(out_dir, paths):
                                 + (f" (profile {d['profile']})" if d.get("profile") else "")
                                 for d in docs), ""]
     md += ["Every number comes from traffic through the same Transport seam the chat uses, on "
-           "loopback unless a section says otherwise (the sweep runs over an emulated link); servers run as separate `chat server` processes, like sockperf's and iperf3's. "
+           "loopback unless a section says otherwise (the loss sweep runs over an emulated link); servers run as separate `chat server` processes, like sockperf's and iperf3's. "
            "Latency percentiles come from a log-linear histogram whose relative error is at most "
            "0.4 %." + (" Several files were merged: plot lines go through the median of the runs "
                        "at each point; the tables list every run." if len(docs) > 1 else ""), ""]

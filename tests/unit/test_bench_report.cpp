@@ -175,7 +175,7 @@ TEST(BenchReport, ConclusionsStateTheirRangeAndTheirNoise) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("2 sizes from 16 B to 64 B"), std::string::npos) << text;
-  EXPECT_NE(text.find("13.3 Gbit/s in the sweep and 31.8 Gbit/s in compare"), std::string::npos)
+  EXPECT_NE(text.find("13.3 Gbit/s in its scenario run and 31.8 Gbit/s in compare"), std::string::npos)
       << text;
   EXPECT_NE(text.find("1,000 clients sent 3 messages each"), std::string::npos) << text;
   EXPECT_NE(text.find("median delivery latency reached 1.51 s at 1,000 clients"), std::string::npos)
