@@ -726,9 +726,10 @@ def render(out_dir, paths):
     md += ["Runs: " + "; ".join(f"`{d.get('command', '?')}` at {d.get('created', '?')}"
                                 + (f" (profile {d['profile']})" if d.get("profile") else "")
                                 for d in docs), ""]
+    over_link = " (the loss sweep's over an emulated link)" if render_sweep.records(docs) else ""
     md += ["Every number comes from traffic through the same Transport seam the chat uses, on "
-           "loopback unless a section says otherwise (the loss sweep runs over an emulated link); servers run as separate `chat server` processes, like sockperf's and iperf3's. "
-           "Latency percentiles come from a log-linear histogram whose relative error is at most "
+           f"loopback{over_link}; servers run as separate `chat server` processes, like sockperf's "
+           "and iperf3's. Latency percentiles come from a log-linear histogram whose relative error is at most "
            "0.4 %." + (" Several files were merged: plot lines go through the median of the runs "
                        "at each point; the tables list every run." if len(docs) > 1 else ""), ""]
 
