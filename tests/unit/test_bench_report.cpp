@@ -198,3 +198,37 @@ TEST(BenchReport, RejectsNonResultsInput) {
 
 }  // namespace
 }  // namespace chat::bench
+
+namespace chat::bench {
+namespace {
+
+// A real `chat bench sweep` (loss 0, 1, 5 % × delay 0, 20 ms over the emulated link) renders its
+// chapter: five plots, the table, and summary sentences citing the file's own numbers.
+TEST(BenchReport, ALossSweepGetsItsChapterAndSentencesFromItsNumbers) {
+  if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
+  const auto fixture =
+      std::filesystem::path(CHAT_SOURCE_DIR) / "tests" / "fixtures" / "sweep_results.json";
+  const auto out = std::filesystem::temp_directory_path() / "chat_bench_report_sweep_test";
+  std::filesystem::remove_all(out);
+  auto md = render_report({fixture}, out);
+  ASSERT_TRUE(md.ok()) << md.error().message;
+  const std::string text = read_all(*md);
+  for (const char* png : {"sweep_delivered.png", "sweep_p99_delay.png", "sweep_goodput.png",
+                          "sweep_delay_cdf.png", "sweep_throughput_delay.png"}) {
+    EXPECT_TRUE(std::filesystem::exists(out / png)) << png;
+    EXPECT_NE(text.find(std::string("](") + png + ")"), std::string::npos) << png;
+  }
+  EXPECT_NE(text.find("## Loss and delay, dialed (sweep)"), std::string::npos);
+  // At 5 % loss and 20 ms: UDP delivered 95.0 %, TCP all, with TCP's p99 from 39.5 to 69.5 ms.
+  EXPECT_NE(text.find("udp delivered 95.0 % of its probe messages"), std::string::npos) << text;
+  EXPECT_NE(text.find("tcp delivered 100 % of its probe messages (p99 one-way delay 39.5 → 69.5"),
+            std::string::npos)
+      << text;
+  // Nothing was measured on loopback, so no loopback section or sentence appears.
+  EXPECT_EQ(text.find("## Round-trip latency"), std::string::npos);
+  EXPECT_EQ(text.find("Round trip"), std::string::npos);
+  std::filesystem::remove_all(out);
+}
+
+}  // namespace
+}  // namespace chat::bench
