@@ -214,6 +214,58 @@ TEST(Link, Iperf3UdpThroughFivePercentLossReportsAboutFivePercent) {
   EXPECT_TRUE(server.wait_exit(10000ms).has_value());
 }
 
+TEST(Link, CorruptedPacketsAreDiscardedByTheReceivingKernelsChecksum) {
+  SKIP_WITHOUT_LINK();
+  if (!have("iperf3")) GTEST_SKIP() << "iperf3 is not installed";
+  // iperf3 never resends the first datagram of a UDP test (its "connect"): when the draw corrupts
+  // that one it waits forever. So each attempt is bounded, and the next uses another seed.
+  Output r;
+  std::string name;
+  std::unique_ptr<UpLink> l;
+  for (const char* seed : {"3", "4", "1"}) {
+    name = unique_name("corrupt") + "-" + seed;
+    l = std::make_unique<UpLink>(
+        name, std::vector<std::string>{"--impair-up", std::string("corrupt=10%,seed=") + seed,
+                                       "--impair-down", "none"});
+    ASSERT_TRUE(l->ok()) << l->result().err;
+    ChildProcess server({kChat, "link", "exec", "--name", name, "server", "--", "iperf3", "-s",
+                         "-1", "-B", link::kServerV4});
+    ASSERT_TRUE(wait_listening(*l, 5201));
+    r = l->exec(
+        "client",
+        {"iperf3", "-c", link::kServerV4, "-u", "-b", "10M", "-l", "1200", "-t", "2", "--json"},
+        10000ms);
+    if (r.code == 0) break;
+  }
+  ASSERT_EQ(r.code, 0) << r.err;
+  // iperf3 sees the corrupted datagrams as lost, and the server side's kernel counted each as a
+  // checksum error: the bit flip never reached the application.
+  const double lost = number_after(r.out, R"("lost_percent":\s*([\d.]+))");
+  EXPECT_GT(lost, 7.0) << r.out.substr(0, 2000);
+  EXPECT_LT(lost, 13.0);
+  auto snmp = l->exec("server", {"cat", "/proc/net/snmp"});
+  // Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors
+  const double csum = number_after(snmp.out, R"(Udp: \d+ \d+ \d+ \d+ \d+ \d+ (\d+))");
+  auto status = run({kChat, "link", "status", "--name", name, "--json"});
+  const double corrupted = number_after(status.out, R"("up":\{[^}]*"corrupted":(\d+))");
+  EXPECT_GT(corrupted, 100);
+  EXPECT_GE(csum, corrupted - 2) << snmp.out;  // a flip may land on iperf3's TCP control
+  EXPECT_LE(csum, corrupted);
+}
+
+TEST(Link, SigtermToTheForwarderLeavesNothingBehind) {
+  SKIP_WITHOUT_LINK();
+  const auto name = unique_name("sigterm");
+  UpLink l(name);
+  ASSERT_TRUE(l.ok()) << l.result().err;
+  const pid_t pid = l.forwarder();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i) ::usleep(10'000);
+  EXPECT_NE(::kill(pid, 0), 0) << "the forwarder ignored SIGTERM";
+  EXPECT_FALSE(std::filesystem::exists(link::state_root() / name));
+}
+
 TEST(Link, TenMegabytesOfTcpCrossFivePercentLossByteExactWithRetransmissions) {
   SKIP_WITHOUT_LINK();
   if (!have("nc") || !have("sha256sum")) GTEST_SKIP() << "nc or sha256sum is not installed";
