@@ -219,10 +219,12 @@ def chapter(docs, out_dir):
            f"{f(first.get('bulk_s'))} s bulk transfer of {first.get('bulk_size')} B messages. "
            "One-way delay is arrival minus the send stamp, both read from one monotonic clock. "
            "Link specs: " + ", ".join(f"`{b}`" for b in base) + ".", ""]
-    md += ["UDP promises nothing: what the link drops is gone, so its delivered fraction follows "
-           "1 − loss while its delay stays the link's. TCP delivers everything, in order; a lost "
-           "segment holds back every later message until it is retransmitted (head-of-line "
-           "blocking), which is where its tail delay comes from.", ""]
+    md += ["What to look for: UDP promises nothing, so what the link drops is gone — its delivered "
+           "fraction can only follow 1 − loss — but nothing waits for a lost datagram. TCP "
+           "promises every byte in order: a lost segment holds back every later message until "
+           "it is retransmitted (head-of-line blocking), so its cost shows in the delay plots "
+           "rather than in the delivered fraction. The table gives each point's numbers; the "
+           "summary at the top says what this run's numbers show.", ""]
     md += [f"![delivered vs loss]({PLOTS['delivered']})", "",
            f"![p99 one-way delay vs loss]({PLOTS['p99']})", "",
            f"![goodput vs loss]({PLOTS['goodput']})", "",
