@@ -8,6 +8,7 @@ void ImpairFlags::add_to(CLI::App* app) {
                   "'loss=2%,delay=20ms' (needs root or an unprivileged user namespace)");
   app->add_option("--impair-up", up, "impairment client → server only (overrides --impair)");
   app->add_option("--impair-down", down, "impairment server → client only (overrides --impair)");
+  app->footer(impair::spec_help());
 }
 
 Result<std::pair<impair::Spec, impair::Spec>> ImpairFlags::resolve() const {
