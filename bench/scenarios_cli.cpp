@@ -294,7 +294,9 @@ void register_sink(CLI::App* bench, int& exit_code) {
   app->add_option("-t,--transport", o->transport, "wire")
       ->transform(cli::one_of({"tcp", "udp"}))
       ->capture_default_str();
-  app->add_option("--bind", o->bind, "address (loopback)")->capture_default_str();
+  app->add_option("--bind", o->bind,
+                  "address to listen on (0.0.0.0 or :: to be measured from another host)")
+      ->capture_default_str();
   app->add_option("-p,--port", o->port, "port (0: any free one)")->capture_default_str();
   app->add_option("--socket-buffer", o->socket_buffer, "SO_RCVBUF request (bytes)")
       ->capture_default_str();
