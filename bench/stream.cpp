@@ -226,6 +226,11 @@ Result<std::vector<RunRecord>> run_stream(const StreamOptions& o, Progress& prog
       const PathProbe probe(o.path.get());
       auto p = stream_once(target, size, o.rate_mps, o.duration_s);
       r.metrics = stream_metrics(p, transport);
+      if (o.path && o.path->kind() == "remote") {
+        // Two machines' monotonic clocks share no origin: a one-way delay would be noise.
+        r.metrics.erase("one_way");
+        r.metrics.erase("one_way_cdf_us");
+      }
       r.note = p.error;
       probe.stamp(r);
       runs.push_back(std::move(r));
