@@ -71,8 +71,8 @@ void print_status(const std::string& name, const std::string& json_text) {
   row("duplicated", num(u, "duplicated"), num(d, "duplicated"));
   row("reordered", num(u, "reordered"), num(d, "reordered"));
   row("corrupted", num(u, "corrupted"), num(d, "corrupted"));
-  row("queued now", num(u, "queued_packets"), num(d, "queued_packets"));
-  row("queue high-water", num(u, "max_queued_packets"), num(d, "max_queued_packets"));
+  row("in flight now", num(u, "queued_packets"), num(d, "queued_packets"));
+  row("in flight, most", num(u, "max_queued_packets"), num(d, "max_queued_packets"));
   auto late = [](const nlohmann::json& x) {
     const auto& l = x["lateness_us"];
     return fmt::format("p50 {:.0f} p99 {:.0f} max {:.0f} µs", l.value("p50", 0.0),
