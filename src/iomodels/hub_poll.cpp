@@ -13,20 +13,17 @@
 
 #include <fmt/format.h>
 
-#include "src/iomodels/hub_core.h"
 #include "src/iomodels/hub_models.h"
+#include "src/iomodels/ready_hub.h"
 #include "src/net/socket.h"
 #include "src/util/clock.h"
 
 namespace chat::iomodels {
 namespace {
 
-class PollHub {
+class PollHub : public ReadyHub {
  public:
-  PollHub(const HubModelOptions& o, net::Fd listener, net::Fd signals)
-      : core_({o.max_payload, o.high_water_bytes}),
-        listener_(std::move(listener)),
-        signals_(std::move(signals)) {}
+  using ReadyHub::ReadyHub;
 
   int run() {
     std::vector<pollfd> fds;
@@ -35,7 +32,7 @@ class PollHub {
       fds.push_back({signals_.get(), POLLIN, 0});
       fds.push_back({listener_.get(), POLLIN, 0});
       for (const auto& [fd, conn] : conns_) {
-        const bool pending = !core_.output(fd)->empty();
+        const bool pending = has_output(fd);
         fds.push_back({fd, static_cast<short>(POLLIN | (pending ? POLLOUT : 0)), 0});
       }
       // The one blocking call: wait until any socket can be read or written.
@@ -62,74 +59,9 @@ class PollHub {
     for (;;) {
       net::Fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
       if (!fd.valid()) return;  // EAGAIN, or out of fds: the next poll says so again
-      net::set_nodelay(fd.get());
-      const int id = fd.get();
-      core_.add(id, net::peer_address(id).to_string());
-      conns_.emplace(id, std::move(fd));
-      silent_.emplace(id, now_ns() + HubCore::kSniffTimeoutMs * 1'000'000ull);
+      admit(std::move(fd));
     }
   }
-
-  void read_from(int fd) {
-    if (conns_.count(fd) == 0) return;
-    const ssize_t got = ::recv(fd, buffer_, sizeof buffer_, 0);
-    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (got <= 0) {
-      drop(fd, got == 0 ? "connection closed" : net::errno_text(errno));
-      return;
-    }
-    if (!core_.feed(fd, std::string_view(buffer_, static_cast<size_t>(got)))) {
-      write_to(fd);  // a goodbye in flight gets one chance to leave
-      drop(fd, "left");
-    }
-  }
-
-  void write_to(int fd) {
-    std::string* out = core_.output(fd);
-    if (out == nullptr || out->empty()) return;
-    const ssize_t sent = ::send(fd, out->data(), out->size(), MSG_NOSIGNAL);
-    if (sent > 0) out->erase(0, static_cast<size_t>(sent));
-    if (sent < 0 && errno != EAGAIN && errno != EINTR) drop(fd, net::errno_text(errno));
-  }
-
-  void drop(int fd, const std::string& why) {
-    if (conns_.erase(fd) == 0) return;  // the Fd closes with its map entry
-    core_.remove(fd, why);
-  }
-
-  // Writes what the round queued (most sockets take it at once) and closes whom the core gave up.
-  void settle() {
-    for (int fd : core_.take_closing()) drop(fd, "too slow");
-    for (int fd : core_.take_dirty())
-      if (conns_.count(fd)) write_to(fd);
-  }
-
-  // Connections that have not spoken yet, and when they count as plain-text peers.
-  void admit_silent() {
-    const uint64_t now = now_ns();
-    for (auto it = silent_.begin(); it != silent_.end();) {
-      if (it->second > now && conns_.count(it->first)) {
-        ++it;
-        continue;
-      }
-      if (conns_.count(it->first)) core_.admit_silent(it->first);
-      it = silent_.erase(it);
-    }
-  }
-  int64_t ms_until_next_admission() const {
-    if (silent_.empty()) return -1;
-    uint64_t first = UINT64_MAX;
-    for (const auto& [fd, at] : silent_) first = std::min(first, at);
-    const uint64_t now = now_ns();
-    return first > now ? static_cast<int64_t>((first - now) / 1'000'000 + 1) : 0;
-  }
-
-  HubCore core_;
-  std::map<int, uint64_t> silent_;
-  net::Fd listener_;
-  net::Fd signals_;
-  std::map<int, net::Fd> conns_;
-  char buffer_[64 * 1024];
 };
 
 }  // namespace

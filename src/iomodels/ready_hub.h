@@ -1,0 +1,47 @@
+#pragma once
+// What the select(2) and poll(2) hubs share: one thread, non-blocking sockets, and the work done
+// once the kernel says a socket is ready — accept, read, write, drop, and admitting silent peers
+// as plain text. Each model's own file keeps only what differs: how it asks which sockets are
+// ready (hub_select.cpp, hub_poll.cpp), so the two can be read side by side.
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "src/iomodels/hub_core.h"
+#include "src/iomodels/hub_models.h"
+#include "src/net/fd.h"
+
+namespace chat::iomodels {
+
+class ReadyHub {
+ public:
+  ReadyHub(const HubModelOptions& o, net::Fd listener, net::Fd signals);
+  virtual ~ReadyHub() = default;
+  ReadyHub(const ReadyHub&) = delete;
+  ReadyHub& operator=(const ReadyHub&) = delete;
+
+ protected:
+  // Takes a newly accepted socket into the room (it speaks, or counts as text after 300 ms).
+  void admit(net::Fd fd);
+  void read_from(int fd);
+  void write_to(int fd);
+  void drop(int fd, const std::string& why);
+  // Writes what the round queued (most sockets take it at once) and closes whom the core gave up.
+  void settle();
+  // Connections that have not spoken yet become plain-text peers when their time comes.
+  void admit_silent();
+  // How long the wait may block before the next silent connection is due (-1: no limit).
+  int64_t ms_until_next_admission() const;
+  bool has_output(int fd) { return !core_.output(fd)->empty(); }
+
+  HubCore core_;
+  net::Fd listener_;
+  net::Fd signals_;
+  std::map<int, net::Fd> conns_;
+
+ private:
+  std::map<int, uint64_t> silent_;
+  char buffer_[64 * 1024];
+};
+
+}  // namespace chat::iomodels
