@@ -108,6 +108,11 @@ void Pipe::push(Packet packet, Nanos now) {
     lost = !chance(ge_bad_ ? spec_.loss.h : spec_.loss.k);
   }
   if (lost) {
+    // The link carried it and lost it on the way: it still took its turn at the bottleneck, so
+    // loss lowers what a full link delivers, as on a wire (netem drops before its rate limit,
+    // which lets a flood fill the rate with survivors and hides the loss from goodput).
+    Nanos exit = now;
+    if (spec_.rate_bps > 0 && !bottleneck(static_cast<uint32_t>(packet.size()), now, exit)) return;
     ++counters_.lost;
     return;
   }

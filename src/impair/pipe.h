@@ -2,7 +2,8 @@
 // One direction of an emulated link, as a pure scheduler: packets go in with their arrival time and
 // come out with their departure time. It knows nothing of sockets or TUN devices, so it is tested
 // on synthetic packet streams with a fake clock. Stages, in order:
-//   1. loss (Bernoulli or Gilbert–Elliott), then corruption (one bit) and duplication;
+//   1. loss (Bernoulli or Gilbert–Elliott), then corruption (one bit) and duplication; a lost
+//      packet still takes its turn at the bottleneck (the link carried it, then lost it);
 //   2. the bottleneck: a token-bucket rate with a bounded queue, drop-tail or CoDel;
 //   3. propagation delay with jitter drawn from the distribution; FIFO, so jitter alone never
 //      reorders (a packet whose draw would overtake its predecessor leaves right after it);

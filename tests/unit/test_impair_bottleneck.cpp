@@ -30,6 +30,15 @@ TEST(ImpairBottleneck, TenMbitLinkFedAHundred) {
   for (size_t i = 1; i < seen.size(); ++i) ASSERT_EQ(seen[i].due - seen[i - 1].due, 1200 * kUs);
 }
 
+// Loss on a full link costs goodput: a lost packet has used its share of the link (the wire carried
+// it), so 10 % loss leaves about 90 % of the 10 Mbit/s to the survivors, not the whole rate.
+TEST(ImpairBottleneck, LossOnAFullLinkLowersWhatItDelivers) {
+  Pipe pipe(spec_of("rate=10mbit,loss=10%"), 45);
+  const auto seen = run(pipe, 8334, 120 * kUs, 1500);  // 100 Mbit/s offered for 1 s
+  EXPECT_NEAR(static_cast<double>(bits_by(seen, kSecond)), 9e6, 9e6 * 0.05);
+  EXPECT_GT(pipe.counters().lost, 0u);
+}
+
 TEST(ImpairBottleneck, UnderloadedLinkOnlySerialises) {
   Pipe pipe(spec_of("rate=10mbit,delay=5ms"), 42);
   const auto seen = run(pipe, 1000, 2 * kMs, 1500);  // 6 Mbit/s
