@@ -24,6 +24,8 @@ Result<std::shared_ptr<BenchPath>> BenchPath::emulated(const impair::Spec& up,
   path->home_netns_.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (auto r = l->enter(link::Side::kClient); !r) return r.error();
   path->kind_ = "emulated";
+  path->up_ = up;
+  path->down_ = down;
   path->host_ = link::kServerV4;
   path->link_.emplace(std::move(*l));
   return path;
@@ -52,7 +54,17 @@ std::vector<std::string> BenchPath::server_argv(std::vector<std::string> argv) c
 
 Result<void> BenchPath::set(const impair::Spec& up, const impair::Spec& down) {
   if (!link_) return make_error("no emulated link on this path");
-  return link_->set(up, down);
+  auto r = link_->set(up, down);
+  if (r) {
+    up_ = up;
+    down_ = down;
+  }
+  return r;
+}
+
+std::chrono::nanoseconds BenchPath::round_trip_delay() const {
+  if (!link_) return std::chrono::nanoseconds(0);
+  return up_.delay + up_.jitter + down_.delay + down_.jitter;
 }
 
 Json BenchPath::describe() const {

@@ -2,6 +2,7 @@
 // The path a scenario's traffic takes, recorded with every result: loopback (the default), an
 // emulated link (--impair: a private link whose server side runs the servers and whose client side
 // this process moves into), or a remote host (--target HOST:PORT, nothing started here).
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,10 @@ class BenchPath {
   // argv run on the server side (unchanged off the emulated link).
   std::vector<std::string> server_argv(std::vector<std::string> argv) const;
 
+  // The link's round trip of delay and jitter (zero off the link), for timeouts that must not
+  // mistake a slow answer for a lost one.
+  std::chrono::nanoseconds round_trip_delay() const;
+
   // Changes the link's impairment between points (emulated only).
   Result<void> set(const impair::Spec& up, const impair::Spec& down);
   // {"kind": …, and for a link its spec and seeds per direction, or the remote host}.
@@ -47,6 +52,7 @@ class BenchPath {
   std::string host_ = "127.0.0.1";
   std::optional<link::Link> link_;
   net::Fd home_netns_;  // where this process was before it moved to the client side
+  impair::Spec up_, down_;
 };
 
 // The path for a command's flags: --impair* (an emulated link), --target on another host (remote),

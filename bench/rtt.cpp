@@ -39,7 +39,10 @@ PointResult measure_point(const RttOptions& o, const std::string& transport, con
   uint64_t seq = 0;
   uint64_t sent_at = 0;
   uint64_t done = 0;  // completed or timed out, warm-up included
-  const uint64_t timeout_ns = static_cast<uint64_t>(o.timeout_ms) * 1'000'000;
+  // Over a delayed link an answer takes the link's round trip too; only what comes later is lost.
+  const uint64_t timeout_ns =
+      static_cast<uint64_t>(o.timeout_ms) * 1'000'000 +
+      static_cast<uint64_t>(o.path ? 2 * o.path->round_trip_delay().count() : 0);
   uint64_t measure_start = 0;
   const uint64_t start = now_ns();
   const uint64_t cap_ns = static_cast<uint64_t>(o.max_seconds * 1e9);
