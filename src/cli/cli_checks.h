@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "transports/transport.h"
+
 namespace chat::cli {
 
 inline std::string lower(std::string s) {
@@ -20,6 +22,13 @@ inline std::string lower(std::string s) {
 inline std::string joined(const std::vector<std::string>& items, const char* sep = ",") {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+  return out;
+}
+
+// The wires the transport factory knows: -t takes a new wire with no CLI change.
+inline std::vector<std::string> wire_names() {
+  std::vector<std::string> out;
+  for (auto name : transport_names()) out.emplace_back(name);
   return out;
 }
 

@@ -335,6 +335,11 @@ void TcpTransport::on_writable(TcpConnection& c) {
       return;
     }
     maybe_finish_shutdown();
+    return;
+  }
+  if (c.owes_writable() && c.queued() < low_water() && c.up()) {
+    c.set_owes_writable(false);
+    if (callbacks_.on_writable && !silenced_) callbacks_.on_writable(c.id());
   }
 }
 
@@ -342,7 +347,7 @@ void TcpTransport::on_writable(TcpConnection& c) {
 // Sending
 
 uint32_t TcpTransport::own_sender() const {
-  return config_.side == Side::kServer ? 0 : member_id_;
+  return seam::own_sender(config_.side, member_id_);
 }
 
 Result<void> TcpTransport::check_size(const Message& m) const {
@@ -389,6 +394,7 @@ Result<void> TcpTransport::queue(TcpConnection& c, std::string_view bytes) {
     return make_error(fmt::format("{}: {}", c.info().name, why));
   }
   ++c.stats().messages_sent;
+  if (c.queued() >= low_water()) c.set_owes_writable(true);
   return {};
 }
 
@@ -560,9 +566,7 @@ void TcpTransport::reap_later() {
 }
 
 void TcpTransport::defer_guarded(std::function<void()> fn) {
-  loop_.defer([alive = std::weak_ptr<bool>(alive_), fn = std::move(fn)] {
-    if (!alive.expired()) fn();
-  });
+  guard_.defer(loop_, std::move(fn));
 }
 
 void TcpTransport::shutdown(std::chrono::milliseconds linger, std::function<void()> done) {
@@ -636,6 +640,23 @@ TcpConnection* TcpTransport::find(PeerId id) const {
 TcpConnection* TcpTransport::find_up(PeerId id) const {
   TcpConnection* c = find(id);
   return c != nullptr && c->up() ? c : nullptr;
+}
+
+TransportCaps TcpTransport::caps_for(const TransportConfig& config) {
+  TransportCaps c;
+  c.max_message = config.max_payload;
+  c.reliable = true;
+  c.ordered = true;
+  c.text_peers = true;
+  c.queues = true;
+  return c;
+}
+
+std::string TcpTransport::describe_stats(PeerId peer) const {
+  auto it = conns_.find(peer);
+  if (it == conns_.end() || it->second->closed()) return {};
+  // The kernel's count from TCP_INFO: segments this end sent again.
+  return fmt::format("retransmits {}", it->second->retransmits());
 }
 
 PeerStats TcpTransport::stats(PeerId peer) const {

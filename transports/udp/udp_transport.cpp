@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "src/wire/message_codec.h"
 #include "transports/udp/udp_transport_internal.h"
 
 namespace chat {
@@ -39,7 +40,6 @@ std::unique_ptr<udp::DatagramIo> UdpTransport::wrap(net::Fd fd, size_t batch) {
   options.buffer_bytes = config_.socket_buffer;
   std::unique_ptr<udp::DatagramIo> io =
       std::make_unique<udp::DatagramSocket>(std::move(fd), options);
-  if (io_wrapper_) io = io_wrapper_(std::move(io));
   io->watch(loop_, [this] { on_readable(); });
   return io;
 }
@@ -139,9 +139,22 @@ PeerStats UdpTransport::stats(PeerId peer) const {
   return s;
 }
 
-uint64_t UdpTransport::jitter_ns(PeerId peer) const {
+TransportCaps UdpTransport::caps_for(const TransportConfig& config) {
+  TransportCaps c;
+  // What always fits one datagram, whatever the sender's name adds to the frame.
+  c.max_message =
+      std::min(config.max_payload, wire::kMaxUdpFramePayload - wire::kMaxPayloadOverhead);
+  c.text_peers = true;
+  return c;
+}
+
+std::string UdpTransport::describe_stats(PeerId peer) const {
   const Link* link = find_link(peer);
-  return link ? link->tracker.jitter_ns() : 0;
+  if (!link) return {};
+  // Jitter is RFC 3550's interarrival estimate of what `peer` sends us.
+  return fmt::format("lost {} dup {} reordered {} jitter {:.3f} ms", link->tracker.lost(),
+                     link->tracker.duplicates() + link->tracker.stale(), link->tracker.reordered(),
+                     static_cast<double>(link->tracker.jitter_ns()) / 1e6);
 }
 
 std::vector<PeerInfo> UdpTransport::peers() const {

@@ -60,7 +60,7 @@ void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
   udp::Member* member = members_.find(d.from);
   if (!member) return handle_stranger(d);
   if (member->text) {
-    member->last_heard = to_time_point(d.received_ns);
+    members_.touch(member->id, to_time_point(d.received_ns));
     return handle_text(member->id, d);
   }
   const PeerId id = member->id;
@@ -76,7 +76,7 @@ void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
     return;
   }
   // Only a well-formed frame keeps a member alive: garbage from its address proves nothing.
-  member->last_heard = to_time_point(d.received_ns);
+  members_.touch(id, to_time_point(d.received_ns));
   handle_member_frame(id, d);
 }
 
@@ -86,10 +86,7 @@ void UdpTransport::handle_stranger(const udp::InboundDatagram& d) {
   if (!wire::looks_framed(d.bytes[0])) {
     // A plain-text peer (nc -u, the course's client) is a member from its first line.
     if (members_.full()) {
-      shared_line_ = (config_.full_reason.empty()
-                          ? fmt::format("server full: {} members max", config_.max_peers)
-                          : config_.full_reason) +
-                     "\n";
+      shared_line_ = seam::full_line(config_);
       const udp::OutboundDatagram out{{}, bytes_of(shared_line_), &d.from};
       io_->send({&out, 1});
       return;
@@ -114,9 +111,7 @@ void UdpTransport::handle_stranger(const udp::InboundDatagram& d) {
     return;
   }
   if (members_.full()) {
-    const std::string reason = config_.full_reason.empty()
-                                   ? fmt::format("server full: {} members max", config_.max_peers)
-                                   : config_.full_reason;
+    const std::string reason = seam::full_reason(config_);
     spdlog::info("udp: refused {} from {}: {}", wire::sanitize_for_terminal(frame_.payload),
                  d.from.to_string(), reason);
     Link scratch;  // a refusal belongs to no link
