@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "transports/enet/enet_transport.h"
 #include "transports/tcp/tcp_transport.h"
 #include "transports/transport.h"
 #include "transports/udp/udp_transport.h"
@@ -42,6 +43,7 @@ std::unique_ptr<Transport> make_wire(net::EventLoop& loop, TransportConfig confi
 constexpr WireEntry kWires[] = {
     {"tcp", &TcpTransport::caps_for, &make_wire<TcpTransport>},
     {"udp", &UdpTransport::caps_for, &make_wire<UdpTransport>},
+    {"enet", &EnetTransport::caps_for, &make_wire<EnetTransport>},
 };
 
 const WireEntry* find_wire(std::string_view name) {

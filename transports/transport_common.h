@@ -38,6 +38,13 @@ class AliveGuard {
       if (weak.lock()) fn();
     });
   }
+  template <class Fn>
+  net::TimerId defer_after(net::EventLoop& loop, std::chrono::milliseconds delay, Fn fn) const {
+    return loop.run_after(delay,
+                          [weak = std::weak_ptr<bool>(alive_), fn = std::move(fn)]() mutable {
+                            if (weak.lock()) fn();
+                          });
+  }
 
  private:
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
