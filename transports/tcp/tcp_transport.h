@@ -43,6 +43,19 @@ class TcpTransport final : public Transport {
 
  private:
   using ConnPtr = std::shared_ptr<TcpConnection>;
+
+  // Fairness: one busy peer gets at most this much reading per wake-up; level-triggered epoll
+  // brings us back for the rest after the others had their turn.
+  static constexpr size_t kReadBudgetBytes = 1024 * 1024;
+  // An input buffer that grew for a large frame is given back past this size once it is empty, so
+  // a thousand idle hub members do not each keep their biggest burst.
+  static constexpr size_t kKeepInputBytes = 128 * 1024;
+  // How long a closing link may take to flush its goodbye before we drop what is left.
+  static constexpr std::chrono::milliseconds kCloseLinger{1000};
+  // Messages below this are gathered per link and flushed once per loop turn; larger ones are sent
+  // at once, straight from the caller's bytes when nothing is queued, to save a copy.
+  static constexpr size_t kCoalesceBelow = 16 * 1024;
+
   using State = TcpConnection::State;
 
   // Server side (tcp_transport_server.cpp).
