@@ -199,6 +199,14 @@ std::string unreliable_wire() {
   return std::string(default_transport());
 }
 
+std::string text_stream_wire() {
+  for (auto name : transport_names()) {
+    auto caps = transport_caps(name, TransportConfig{});
+    if (caps && caps->text_peers && caps->reliable && caps->ordered) return std::string(name);
+  }
+  return std::string(default_transport());
+}
+
 size_t wire_max_message(const std::string& transport, size_t max_payload) {
   TransportConfig config;
   config.max_payload = max_payload;

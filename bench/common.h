@@ -100,6 +100,9 @@ class PathProbe {
 std::vector<std::string> all_wires();
 // The first wire that promises no delivery: the one whose loss a rate search measures.
 std::string unreliable_wire();
+// The first wire that serves plain-text peers on a reliable, ordered stream: the hub that line
+// clients (nc, the course's client) can join.
+std::string text_stream_wire();
 // The largest message `transport` carries when its config asks for `max_payload`.
 size_t wire_max_message(const std::string& transport, size_t max_payload);
 

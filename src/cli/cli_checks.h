@@ -32,6 +32,13 @@ inline std::vector<std::string> wire_names() {
   return out;
 }
 
+// True for a wire that carries plain text on an ordered, reliable stream: what the teaching
+// servers and the lockstep client (src/iomodels) speak, so what `--io` other than epoll needs.
+inline bool serves_plain_text_stream(const std::string& wire) {
+  auto caps = transport_caps(wire, TransportConfig{});
+  return caps && caps->text_peers && caps->reliable && caps->ordered;
+}
+
 // One of `choices`, in any case; the value is rewritten to the choice as spelled here.
 inline CLI::Validator one_of(std::vector<std::string> choices) {
   const std::string desc = "{" + joined(choices) + "}";

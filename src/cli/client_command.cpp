@@ -32,7 +32,7 @@ std::string default_name() {
 
 // The course's client without its threads: plain text over TCP, one blocking call at a time.
 int run_lockstep(const ClientCliOptions& o) {
-  if (o.transport != "tcp") {
+  if (!serves_plain_text_stream(o.transport)) {
     fmt::print(stderr, "chat: --io lockstep is TCP only\n");
     return 2;
   }

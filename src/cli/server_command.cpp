@@ -57,7 +57,7 @@ int run_io_model(const ServerOptions& o) {
     fmt::print(stderr, "chat: --io {} serves the hub only (use --mode hub, or --io epoll)\n", o.io);
     return 2;
   }
-  if (o.transport != "tcp") {
+  if (!serves_plain_text_stream(o.transport)) {
     fmt::print(stderr, "chat: --io {} is TCP only (use --io epoll for {})\n", o.io, o.transport);
     return 2;
   }
