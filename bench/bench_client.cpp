@@ -38,6 +38,9 @@ Result<void> BenchClient::start() {
     down_why_ = fmt::format("{}{}{}", down_reason_name(reason), why.empty() ? "" : ": ", why);
     if (on_down) on_down(down_why_);
   };
+  cb.on_writable = [this](PeerId) {
+    if (on_writable) on_writable();
+  };
   return transport_->start(std::move(cb));
 }
 

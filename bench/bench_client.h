@@ -12,7 +12,7 @@
 namespace chat::bench {
 
 struct LinkOptions {
-  std::string transport = "tcp";
+  std::string transport{default_transport()};
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   std::string name = "bench";
@@ -42,10 +42,13 @@ class BenchClient {
   Transport& transport() { return *transport_; }
   Result<void> send(const Message& m) { return transport_->send(server_, m); }
   PeerStats stats() const { return transport_->stats(server_); }
+  TransportCaps caps() const { return transport_->caps(); }
 
   std::function<void(Message&&)> on_message;
   std::function<void()> on_up;
   std::function<void(const std::string& why)> on_down;
+  // The queue fell below the low-water mark again (wires that queue; see TransportCaps).
+  std::function<void()> on_writable;
 
  private:
   net::EventLoop& loop_;

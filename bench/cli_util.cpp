@@ -48,10 +48,12 @@ int finish_document(ResultsDocument& doc, const std::string& out_dir) {
   return 0;
 }
 
+std::string default_wire_list() {
+  return cli::joined(cli::wire_names());
+}
+
 std::vector<std::string> wire_names() {
-  std::vector<std::string> out;
-  for (auto name : transport_names()) out.emplace_back(name);
-  return out;
+  return cli::wire_names();
 }
 
 void add_common(CLI::App* app, CommonOptions& c) {

@@ -10,9 +10,12 @@
 
 namespace chat::bench {
 
+// Every wire the factory knows, as -t's comma list.
+std::string default_wire_list();
+
 struct CommonOptions {
   std::string out = "bench-results";
-  std::string transports = "tcp,udp";
+  std::string transports = default_wire_list();
 };
 
 void add_common(CLI::App* app, CommonOptions& c);

@@ -185,4 +185,33 @@ std::vector<size_t> parse_size_list(const std::string& text) {
   return out;
 }
 
+std::vector<std::string> all_wires() {
+  std::vector<std::string> out;
+  for (auto name : transport_names()) out.emplace_back(name);
+  return out;
+}
+
+std::string unreliable_wire() {
+  for (auto name : transport_names()) {
+    auto caps = transport_caps(name, TransportConfig{});
+    if (caps && !caps->reliable) return std::string(name);
+  }
+  return std::string(default_transport());
+}
+
+std::string text_stream_wire() {
+  for (auto name : transport_names()) {
+    auto caps = transport_caps(name, TransportConfig{});
+    if (caps && caps->text_peers && caps->reliable && caps->ordered) return std::string(name);
+  }
+  return std::string(default_transport());
+}
+
+size_t wire_max_message(const std::string& transport, size_t max_payload) {
+  TransportConfig config;
+  config.max_payload = max_payload;
+  auto caps = transport_caps(transport, config);
+  return caps ? caps->max_message : 0;
+}
+
 }  // namespace chat::bench

@@ -15,6 +15,7 @@
 
 #include "bench/subprocess.h"
 #include "src/util/result.h"
+#include "transports/transport.h"
 
 namespace chat::bench {
 
@@ -95,6 +96,16 @@ class PathProbe {
 //   byte 0   kind ('D' data, 'R' report request, 'S' sink stats)
 //   1..8     sequence number (little-endian u64)
 //   9..16    sender's CLOCK_MONOTONIC ns at send (little-endian u64)
+// Every wire the transport factory knows: what a scenario runs over unless told otherwise.
+std::vector<std::string> all_wires();
+// The first wire that promises no delivery: the one whose loss a rate search measures.
+std::string unreliable_wire();
+// The first wire that serves plain-text peers on a reliable, ordered stream: the hub that line
+// clients (nc, the course's client) can join.
+std::string text_stream_wire();
+// The largest message `transport` carries when its config asks for `max_payload`.
+size_t wire_max_message(const std::string& transport, size_t max_payload);
+
 inline constexpr size_t kBinaryHeader = 17;
 inline void put_u64(std::string& s, size_t at, uint64_t v) {
   std::memcpy(s.data() + at, &v, 8);

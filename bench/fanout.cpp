@@ -244,7 +244,8 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
   std::vector<RunRecord> runs;
   ScratchDir scratch;
   const uint64_t fd_limit = raise_fd_limit();
-  std::vector<std::string> transports = o.text ? std::vector<std::string>{"tcp"} : o.transports;
+  std::vector<std::string> transports =
+      o.text ? std::vector<std::string>{text_stream_wire()} : o.transports;
   for (const auto& transport : transports) {
     for (size_t n : o.clients) {
       RunRecord r;

@@ -20,7 +20,7 @@
 namespace chat::bench {
 
 struct FanoutOptions {
-  std::vector<std::string> transports = {"tcp", "udp"};
+  std::vector<std::string> transports = all_wires();
   std::vector<size_t> clients = {10, 100, 1000};
   size_t messages = 10;          // per client
   size_t size = 64;              // message text bytes (at least the 34-byte header)

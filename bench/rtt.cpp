@@ -138,7 +138,7 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
       server.port = echo.port;
     }
     for (size_t size : o.sizes) {
-      const size_t limit = transport == "udp" ? 65000 : 65536;
+      const size_t limit = wire_max_message(transport, wire::kDefaultTcpMaxPayload);
       RunRecord r;
       r.scenario = "rtt";
       r.transport = transport;

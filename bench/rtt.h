@@ -16,7 +16,7 @@
 namespace chat::bench {
 
 struct RttOptions {
-  std::vector<std::string> transports = {"tcp", "udp"};
+  std::vector<std::string> transports = all_wires();
   std::vector<size_t> sizes = {16, 64, 256, 1024, 4096, 16384, 65000};
   uint64_t count = 0;       // samples per point; 0: run for `duration_s`
   double duration_s = 1.0;  // per point, when count is 0

@@ -292,7 +292,7 @@ void register_sink(CLI::App* bench, int& exit_code) {
   CLI::App* app = bench->add_subcommand(
       "sink", "the receiving end of `bench stream` and `bench rate` (started by them)");
   app->add_option("-t,--transport", o->transport, "wire")
-      ->transform(cli::one_of({"tcp", "udp"}))
+      ->transform(cli::one_of(wire_names()))
       ->capture_default_str();
   app->add_option("--bind", o->bind,
                   "address to listen on (0.0.0.0 or :: to be measured from another host)")

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <string>
 
+#include "transports/transport.h"
+
 namespace chat::bench {
 
 struct SinkOptions {
-  std::string transport = "udp";
+  std::string transport{default_transport()};
   std::string bind = "127.0.0.1";
   uint16_t port = 0;
   int socket_buffer = 8 * 1024 * 1024;

@@ -11,8 +11,8 @@
 namespace chat::bench {
 namespace {
 
-constexpr size_t kMaxUdpSize = 65000;  // text bytes that fit one datagram with our headers
-constexpr size_t kBurst = 64;          // messages per loop turn; the UDP transport's sendmmsg batch
+constexpr size_t kStreamMaxPayload = 256 * 1024;  // what stream asks of every wire
+constexpr size_t kBurst = 64;  // messages per loop turn; the UDP transport's sendmmsg batch
 
 }  // namespace
 
@@ -28,7 +28,7 @@ StreamPoint stream_once(const StreamTarget& target, size_t size, double rate_mps
   link.port = target.sink.port;
   link.name = "bench-stream";
   link.socket_buffer = target.socket_buffer;
-  link.max_payload = 256 * 1024;
+  link.max_payload = kStreamMaxPayload;
   link.high_water_bytes = 8 * 1024 * 1024;
   BenchClient client(loop, link);
   if (auto r = client.connect(std::chrono::seconds(5)); !r) {
@@ -37,11 +37,13 @@ StreamPoint stream_once(const StreamTarget& target, size_t size, double rate_mps
   }
   Message m = Message::chat(std::string(std::max(size, kBinaryHeader), '.'));
   m.text[0] = 'D';
-  const bool tcp = transport == "tcp";
+  // A wire that queues is paced by its queue; one that does not is paced by the rate alone.
+  const bool tcp = client.caps().queues;
   const size_t queue_limit = link.high_water_bytes / 2;
   const uint64_t start = now_ns();
   const uint64_t end = start + static_cast<uint64_t>(duration_s * 1e9);
   bool sending = true;
+  bool blocked = false;
   bool finished = false;
   int report_tries = 0;
 
@@ -87,7 +89,11 @@ StreamPoint stream_once(const StreamTarget& target, size_t size, double rate_mps
       const auto due = static_cast<uint64_t>(static_cast<double>(now - start) / 1e9 * rate_mps);
       allowed = due > out.sent ? std::min<uint64_t>(due - out.sent, kBurst) : 0;
     }
-    if (tcp && allowed > 0 && client.stats().queued_bytes > queue_limit) allowed = 0;
+    if (tcp && client.stats().queued_bytes > queue_limit) {
+      // Back-pressure: nothing more until the wire says its queue has drained below low water.
+      blocked = true;
+      return;
+    }
     for (uint64_t i = 0; i < allowed; ++i) {
       put_u64(m.text, 1, out.sent);
       put_u64(m.text, 9, now_ns());
@@ -103,6 +109,11 @@ StreamPoint stream_once(const StreamTarget& target, size_t size, double rate_mps
       loop.run_after(std::chrono::milliseconds(1), pump);
     else
       loop.run_after(net::Duration::zero(), pump);
+  };
+  client.on_writable = [&] {
+    if (!blocked) return;
+    blocked = false;
+    pump();
   };
   client.on_message = [&](Message&& reply) {
     if (reply.text.empty() || reply.text[0] != 'S') return;
@@ -128,6 +139,7 @@ StreamPoint stream_once(const StreamTarget& target, size_t size, double rate_mps
   loop.cancel(cap);
   client.on_message = nullptr;
   client.on_down = nullptr;
+  client.on_writable = nullptr;
   client.close();
   return out;
 }
@@ -167,7 +179,9 @@ Json stream_metrics(const StreamPoint& p, const std::string& transport) {
     m["one_way_cdf_us"] = p.sink.value("one_way_cdf_us", Json::array());
   }
   m["reordered"] = p.sink.value("reordered", uint64_t{0});
-  if (transport == "udp") {
+  // Jitter and gaps describe a wire that may lose; a reliable one pays in retransmissions instead.
+  const auto caps = transport_caps(transport, TransportConfig{});
+  if (caps && !caps->reliable) {
     m["jitter_us"] = static_cast<double>(p.sink.value("jitter_ns", uint64_t{0})) / 1000.0;
     m["gaps_in_window"] = p.sink.value("lost", uint64_t{0});
   } else {
@@ -223,8 +237,8 @@ Result<std::vector<RunRecord>> run_stream(const StreamOptions& o, Progress& prog
                       {"rate_mps", o.rate_mps},
                       {"duration_s", o.duration_s},
                       {"socket_buffer", socket_buffer}};
-      if (transport == "udp" && size > kMaxUdpSize) {
-        r.note = "larger than one UDP datagram";
+      if (size > wire_max_message(transport, kStreamMaxPayload)) {
+        r.note = fmt::format("larger than the largest {} message", transport);
         r.metrics = Json{{"skipped", true}};
         runs.push_back(std::move(r));
         continue;
@@ -251,25 +265,27 @@ Result<std::vector<RunRecord>> run_stream(const StreamOptions& o, Progress& prog
 Result<std::vector<RunRecord>> run_rate(const RateOptions& o, Progress& progress) {
   std::vector<RunRecord> runs;
   ScratchDir scratch;
-  auto sink = start_sink(scratch, "udp", o.socket_buffer, o.path.get());
+  // The rate search looks for where loss starts: a wire that promises no delivery.
+  const std::string wire = unreliable_wire();
+  auto sink = start_sink(scratch, wire, o.socket_buffer, o.path.get());
   if (!sink) return sink.error();
   const StreamTarget target{
-      "udp", {o.path ? o.path->server_host() : "127.0.0.1", sink->port}, o.socket_buffer};
+      wire, {o.path ? o.path->server_host() : "127.0.0.1", sink->port}, o.socket_buffer};
   for (size_t size : o.sizes) {
-    if (size > kMaxUdpSize) continue;
+    if (size > wire_max_message(wire, kStreamMaxPayload)) continue;
     int trials = 0;
     auto trial = [&](double rate) {
       progress.show(fmt::format("rate {} B: trial {} at {:.0f} msg/s ...", size, trials + 1, rate));
       const PathProbe probe(o.path.get());
       auto p = stream_once(target, size, rate, o.trial_s);
       ++trials;
-      Json m = stream_metrics(p, "udp");
+      Json m = stream_metrics(p, wire);
       const double offered = rate > 0 ? rate : m.value("send_mps", 0.0);
       m["offered_mps"] = offered;
       m["offered_mbps"] = offered * static_cast<double>(size) * 8 / 1e6;
       RunRecord r;
       r.scenario = "rate_trial";
-      r.transport = "udp";
+      r.transport = wire;
       r.params = Json{{"size", size}, {"offered_mps", offered}, {"trial_s", o.trial_s}};
       r.metrics = m;
       r.note = p.error;
@@ -301,7 +317,7 @@ Result<std::vector<RunRecord>> run_rate(const RateOptions& o, Progress& progress
     }
     RunRecord r;
     r.scenario = "rate";
-    r.transport = "udp";
+    r.transport = wire;
     r.params = Json{{"size", size},
                     {"threshold_pct", o.threshold_pct},
                     {"trial_s", o.trial_s},

@@ -22,7 +22,7 @@
 namespace chat::bench {
 
 struct StreamOptions {
-  std::vector<std::string> transports = {"tcp", "udp"};
+  std::vector<std::string> transports = all_wires();
   std::vector<size_t> sizes = {64, 1400, 16384, 65000, 131072};
   double rate_mps = 0;                   // messages per second; 0: unlimited
   double duration_s = 2.0;               // per point

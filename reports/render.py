@@ -37,7 +37,10 @@ PLOTS = {
     "fanout": "fanout.png",
     "compare": "compare.png",
 }
-STYLE = {"tcp": dict(color="tab:blue"), "udp": dict(color="tab:orange")}
+STYLE = {"tcp": dict(color="tab:blue"), "udp": dict(color="tab:orange"),
+         "enet": dict(color="tab:green")}
+# The wires plotted and summarised, in the order the transport factory lists them.
+WIRES = ("tcp", "udp", "enet")
 ANCHOR_COLOR = "tab:gray"
 UNITS = {"p50_us": "µs", "p99_us": "µs", "recv_mbps": "Mbit/s",
          "deliveries_per_s": "deliveries/s"}
@@ -239,7 +242,7 @@ def plot_rtt(docs, out_dir):
     if not runs:
         no_data(ax, "rtt")
     for tool in sorted({r["tool"] for r in runs}):
-        for wire in ("tcp", "udp"):
+        for wire in WIRES:
             mine = [r for r in runs if r["tool"] == tool and r["transport"] == wire]
             if not mine:
                 continue
@@ -271,7 +274,7 @@ def plot_stream(docs, out_dir):
     measured = [r for r in runs if num(r["metrics"], "recv_mbps")]
     if not measured:
         no_data(ax, "stream")
-    for wire in ("tcp", "udp"):
+    for wire in WIRES:
         mine = [r for r in measured if r["transport"] == wire]
         if not mine:
             continue
@@ -498,6 +501,42 @@ def rtt_noise(docs, rtt):
     return best
 
 
+def promises(docs):
+    """One paragraph: what each wire promises, and where this run shows it paying for that."""
+    text = ("TCP promises an ordered byte stream: nothing lost, nothing reordered, and no message "
+            "boundaries, so the transport frames messages itself and a lost segment holds back "
+            "everything behind it. UDP promises nothing: each datagram arrives whole or not at all, "
+            "in any order, at most 65,507 bytes, and what the network drops stays dropped. ENet "
+            "promises reliable, sequenced messages per channel over UDP: it acknowledges and resends "
+            "in user space, fragments large messages, and delivers each channel in order.")
+    rtt = [r for r in sweep(docs, "rtt") if r["tool"] == "chat"
+           and num(r["metrics"], "p50_us") is not None]
+    sizes = set.intersection(*[{r["params"].get("size") for r in rtt if r["transport"] == w}
+                               for w in WIRES]) if rtt else set()
+    sizes -= {None}
+    if sizes:
+        size = min(sizes)
+        cost = []
+        for w in WIRES:
+            xs, ys, _ = grouped((r["params"].get("size"), r["metrics"]["p50_us"])
+                                for r in rtt if r["transport"] == w)
+            cost.append(f"{w.upper()} {dict(zip(xs, ys))[size]:.1f} µs")
+        text += (f" Where each pays here: the median round trip at {size_words(size)} is "
+                 + ", ".join(cost) + " (ENet's acknowledgements and resend timers run in the "
+                 "process, not the kernel)")
+        stream = [r for r in sweep(docs, "stream") if not num(r["params"], "rate_mps")
+                  and num(r["metrics"], "recv_mbps")]
+        best = {w: max((r["metrics"]["recv_mbps"] for r in stream if r["transport"] == w),
+                       default=None) for w in WIRES}
+        if all(best.values()):
+            text += ("; the best one-way goodput is " +
+                     ", ".join(f"{w.upper()} {rate_label(b)}" for w, b in best.items()) +
+                     " (UDP's figure counts only what arrived, ENet's waits for every "
+                     "acknowledgement)")
+        text += "."
+    return text
+
+
 def rtt_summary(docs):
     rtt = [r for r in sweep(docs, "rtt") if num(r["metrics"], "p50_us") is not None
            and r["tool"] == "chat"]
@@ -593,7 +632,7 @@ def summary(docs):
 
     stream = [r for r in sweep(docs, "stream") if not num(r["params"], "rate_mps")]
     best = {}
-    for wire in ("tcp", "udp"):
+    for wire in WIRES:
         xs, ys, _ = grouped((r["params"].get("size"), num(r["metrics"], "recv_mbps"))
                             for r in stream if r["transport"] == wire)
         best[wire] = max(zip(ys, xs)) if xs else None
@@ -649,7 +688,7 @@ def summary(docs):
     fan = [r for r in sweep(docs, "fanout") if num(r["metrics"], "deliveries_per_s")
            and not r["params"].get("text")]
     parts = []
-    for wire in ("tcp", "udp"):
+    for wire in WIRES:
         mine = [r for r in fan if r["transport"] == wire]
         if not mine:
             continue
@@ -711,7 +750,8 @@ def render(out_dir, paths):
     md += ["## What this run says", ""]
     lines = summary(docs) + render_sweep.summary(docs)
     md += [f"- {line}" for line in lines] if lines else ["- These files hold no results."]
-    md += ["", "Details, plots and every number follow" +
+    md += ["", "## What each wire promises", "", promises(docs), ""]
+    md += ["Details, plots and every number follow" +
            ("; the compare phase's points are kept apart from the scenario sweeps (see the last "
             "section)." if has["compare"] else "."), ""]
 

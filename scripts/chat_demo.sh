@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A scripted three-way chat (alice, bob, carol) in a hub on loopback, over TCP and then UDP, printing
-# what each client saw. Usage: scripts/chat_demo.sh [path/to/chat]
+# A scripted three-way chat (alice, bob, carol) in a hub on loopback, over each wire in turn, printing
+# what each client saw. Usage: scripts/chat_demo.sh [path/to/chat] [wire ...]
+# Without wires it runs every one the binary offers (the choices `chat server --help` lists).
 set -euo pipefail
 chat=${1:-"$(dirname "$0")/../build/chat"}
 work=$(mktemp -d)
@@ -12,7 +13,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for transport in tcp udp; do
+shift || true
+wires=("$@")
+if ((${#wires[@]} == 0)); then
+  read -r -a wires <<<"$("$chat" server --help | sed -n 's/.*--transport TEXT:{\([^}]*\)}.*/\1/p' | tr , ' ')"
+fi
+
+for transport in "${wires[@]}"; do
   "$chat" server --mode hub --transport "$transport" --port 0 --bind 127.0.0.1 -q 2>"$work/server.err" &
   server=$!
   pids+=("$server")

@@ -1,6 +1,8 @@
 #pragma once
-// The Transport seam (DESIGN.md): it carries messages, not bytes. TCP hides framing of a stream,
-// UDP hides membership and sequencing of datagrams; roles above never ask which one they run on.
+// The Transport seam: it carries messages, not bytes. TCP hides framing of a stream, UDP hides
+// membership and sequencing of datagrams, ENet hides its acknowledgements and resends; roles above
+// never ask which one they run on. What differs between wires is declared (TransportCaps) or
+// described (describe_stats), never guessed from the wire's name.
 //
 // Everything is driven by the caller's EventLoop: callbacks are set before start(), fire on the
 // loop's thread, and no exception crosses them. Errors come back as Result values.
@@ -72,7 +74,8 @@ struct TransportConfig {
 
   size_t max_peers = 0;     // server: 0 for no limit; past it a joiner gets REFUSE
   std::string full_reason;  // server: what a refused joiner is told (the role's words)
-  size_t max_payload = wire::kDefaultTcpMaxPayload;  // largest message text, in bytes
+  // Largest message text asked for; a wire with a smaller limit clamps it (caps().max_message).
+  size_t max_payload = wire::kDefaultTcpMaxPayload;
   size_t max_line = 64 * 1024;  // longest text-peer line before it is cut (never past max_payload)
   size_t high_water_bytes = 4 * 1024 * 1024;
   OverflowPolicy overflow = OverflowPolicy::kDisconnect;
@@ -90,17 +93,30 @@ struct TransportConfig {
   int socket_buffer = 0;  // SO_RCVBUF/SO_SNDBUF request in bytes; 0 leaves the kernel default
 };
 
+// What a wire promises, so callers size messages and pace senders without knowing its name.
+struct TransportCaps {
+  size_t max_message = 0;   // largest message text send() takes with this configuration
+  bool reliable = false;    // a message that is sent arrives, or the peer goes down
+  bool ordered = false;     // messages from one peer arrive in the order they were sent
+  bool text_peers = false;  // serves plain-text peers (nc, telnet) beside framed ones
+  bool queues = false;      // send() may queue bytes (stats().queued_bytes, on_writable)
+};
+
 struct TransportCallbacks {
   std::function<void(const PeerInfo&)> on_peer_up;
   std::function<void(PeerId, Message&&)> on_message;
   std::function<void(PeerId, DownReason, const std::string& why)> on_peer_down;
+  // Optional: a peer's queued output fell below the low-water mark (half the high-water mark)
+  // after having passed it. Senders that want back-pressure stop at the mark and resume here.
+  std::function<void(PeerId)> on_writable;
 };
 
 class Transport {
  public:
   virtual ~Transport() = default;
 
-  virtual std::string_view name() const = 0;  // "tcp", "udp"
+  virtual std::string_view name() const = 0;  // as the factory knows it
+  virtual TransportCaps caps() const = 0;
 
   // Server: bind and listen. Client: connect and join; on_peer_up fires for the server once
   // admitted, on_peer_down (kRefused, kTimedOut, kError) if that never happens.
@@ -119,6 +135,9 @@ class Transport {
 
   virtual void ping(PeerId peer) = 0;  // the round trip lands in stats(peer).rtt_ns
   virtual PeerStats stats(PeerId peer) const = 0;
+  // The wire's own counters for `peer` in one line for people ("lost 0 dup 0 reordered 0",
+  // "retransmits 3"): what only this wire measures, after the counters every wire shares.
+  virtual std::string describe_stats(PeerId peer) const = 0;
   virtual std::vector<PeerInfo> peers() const = 0;
   virtual net::SocketAddress local_address() const = 0;
 };
@@ -126,6 +145,11 @@ class Transport {
 // Makes the named transport; adding a wire is adding a folder and a line in factory.cpp.
 Result<std::unique_ptr<Transport>> make_transport(std::string_view name, net::EventLoop& loop,
                                                   TransportConfig config);
+// What the named wire would promise with `config`, without making it.
+Result<TransportCaps> transport_caps(std::string_view name, const TransportConfig& config);
+// Every wire the factory knows, in the order the CLI and the benchmarks list them.
 std::vector<std::string_view> transport_names();
+// The wire a command uses when none is named.
+std::string_view default_transport();
 
 }  // namespace chat

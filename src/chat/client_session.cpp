@@ -136,10 +136,8 @@ void ClientSession::show_stats() {
       options_.transport_name, server_address_, members_ >= 0 ? std::to_string(members_) : "?",
       s.rtt_samples ? fmt::format("{:.3f} ms", s.rtt_ns / 1e6) : "-", s.messages_sent, s.bytes_sent,
       s.messages_received, s.bytes_received);
-  if (options_.transport_name == "udp")
-    line += fmt::format(" | lost {} dup {} reordered {}", s.lost, s.duplicates, s.reordered);
-  else
-    line += fmt::format(" | retransmits {}", s.retransmits);
+  if (const std::string own = transport_.describe_stats(server_); !own.empty())
+    line += fmt::format(" | {}", own);
   if (s.dropped) line += fmt::format(" | dropped {}", s.dropped);
   console_.print(line);
 }

@@ -1,6 +1,6 @@
 #pragma once
 // A server role (echo, p2p, hub room) reacts to peers and messages. It holds a Transport& and never
-// asks which wire that is: the same role runs over TCP and UDP (DESIGN.md, "The layout").
+// asks which wire that is: the same role runs over TCP and UDP.
 #include <string>
 #include <string_view>
 

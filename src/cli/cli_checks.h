@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "transports/transport.h"
+
 namespace chat::cli {
 
 inline std::string lower(std::string s) {
@@ -21,6 +23,20 @@ inline std::string joined(const std::vector<std::string>& items, const char* sep
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
   return out;
+}
+
+// The wires the transport factory knows: -t takes a new wire with no CLI change.
+inline std::vector<std::string> wire_names() {
+  std::vector<std::string> out;
+  for (auto name : transport_names()) out.emplace_back(name);
+  return out;
+}
+
+// True for a wire that carries plain text on an ordered, reliable stream: what the teaching
+// servers and the lockstep client (src/iomodels) speak, so what `--io` other than epoll needs.
+inline bool serves_plain_text_stream(const std::string& wire) {
+  auto caps = transport_caps(wire, TransportConfig{});
+  return caps && caps->text_peers && caps->reliable && caps->ordered;
 }
 
 // One of `choices`, in any case; the value is rewritten to the choice as spelled here.

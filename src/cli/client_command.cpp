@@ -15,7 +15,7 @@ namespace chat::cli {
 namespace {
 
 struct ClientCliOptions {
-  std::string transport = "tcp";
+  std::string transport{default_transport()};
   std::string host = "127.0.0.1";
   int port = 10000;
   std::string name;
@@ -32,7 +32,7 @@ std::string default_name() {
 
 // The course's client without its threads: plain text over TCP, one blocking call at a time.
 int run_lockstep(const ClientCliOptions& o) {
-  if (o.transport != "tcp") {
+  if (!serves_plain_text_stream(o.transport)) {
     fmt::print(stderr, "chat: --io lockstep is TCP only\n");
     return 2;
   }
@@ -84,7 +84,7 @@ void register_client(CLI::App& root, int& exit_code) {
   auto o = std::make_shared<ClientCliOptions>();
   CLI::App* app = root.add_subcommand("client", "chat with a server (type q or /quit to leave)");
   app->add_option("-t,--transport", o->transport, "wire to use")
-      ->transform(one_of({"tcp", "udp"}))
+      ->transform(one_of(wire_names()))
       ->capture_default_str();
   app->add_option("-H,--host", o->host, "server name or address (IPv4 or IPv6)")
       ->capture_default_str();
@@ -98,7 +98,8 @@ void register_client(CLI::App& root, int& exit_code) {
   app->add_option("--timeout", o->timeout_ms, "ms to wait for the server to admit us")
       ->check(number_in(1, 3600000))
       ->capture_default_str();
-  app->add_option("--max-payload", o->max_payload, "largest message in bytes")
+  app->add_option("--max-payload", o->max_payload,
+                  "largest message in bytes (a wire with a smaller limit caps it)")
       ->check(number_in(1, 64 << 20))
       ->capture_default_str();
   app->add_option("--io", o->io,

@@ -21,7 +21,7 @@ namespace {
 
 struct ServerOptions {
   std::string mode = "echo";
-  std::string transport = "tcp";
+  std::string transport{default_transport()};
   std::string bind;
   std::optional<int> port;
   size_t max_clients = 0;
@@ -57,7 +57,7 @@ int run_io_model(const ServerOptions& o) {
     fmt::print(stderr, "chat: --io {} serves the hub only (use --mode hub, or --io epoll)\n", o.io);
     return 2;
   }
-  if (o.transport != "tcp") {
+  if (!serves_plain_text_stream(o.transport)) {
     fmt::print(stderr, "chat: --io {} is TCP only (use --io epoll for {})\n", o.io, o.transport);
     return 2;
   }
@@ -165,7 +165,7 @@ void register_server(CLI::App& root, int& exit_code) {
       ->transform(one_of({"echo", "p2p", "hub"}))
       ->capture_default_str();
   app->add_option("-t,--transport", o->transport, "wire to serve on")
-      ->transform(one_of({"tcp", "udp"}))
+      ->transform(one_of(wire_names()))
       ->capture_default_str();
   app->add_option("--bind", o->bind,
                   "address to listen on (default: every interface, IPv4 and IPv6)");
@@ -174,7 +174,8 @@ void register_server(CLI::App& root, int& exit_code) {
       ->check(number_in(0, 65535, "a port number"));
   app->add_option("--max-clients", o->max_clients, "refuse clients past this many (0: no limit)")
       ->check(number_in(0, 1000000));
-  app->add_option("--max-payload", o->max_payload, "largest message in bytes")
+  app->add_option("--max-payload", o->max_payload,
+                  "largest message in bytes (a wire with a smaller limit caps it)")
       ->check(number_in(1, 64 << 20))
       ->capture_default_str();
   app->add_option("--heartbeat-ms", o->heartbeat_ms, "UDP heartbeat period")

@@ -1,5 +1,5 @@
 #pragma once
-// RAII for every file descriptor (DESIGN.md house rules).
+// RAII for every file descriptor: an early return or an error path cannot leak one.
 #include <unistd.h>
 
 #include <utility>

@@ -1,5 +1,6 @@
 #pragma once
-// Errors cross the event loop as values, never as exceptions (DESIGN.md, "The Transport seam").
+// Errors cross the event loop as values, never as exceptions: a callback that threw would unwind
+// through the loop and every other peer it serves.
 // C++20 has no std::expected, so this is the smallest stand-in the project needs.
 #include <string>
 #include <utility>

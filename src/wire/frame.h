@@ -1,5 +1,5 @@
 #pragma once
-// One frame layout for every transport (DESIGN.md, "The wire").
+// One frame layout for every transport, so a role never depends on the wire beneath it.
 //
 //   offset size field
 //        0    2 magic 0xF7 0x43  (0xF7 never begins UTF-8, so text peers are told apart by byte 0)

@@ -53,28 +53,6 @@ std::string_view frame_type_name(FrameType type) {
   return "?";
 }
 
-std::string_view decode_status_text(DecodeStatus status) {
-  switch (status) {
-    case DecodeStatus::kOk:
-      return "ok";
-    case DecodeStatus::kNeedMore:
-      return "incomplete frame";
-    case DecodeStatus::kBadMagic:
-      return "bad magic";
-    case DecodeStatus::kBadVersion:
-      return "unsupported version";
-    case DecodeStatus::kUnknownType:
-      return "unknown frame type";
-    case DecodeStatus::kOversized:
-      return "oversized frame";
-    case DecodeStatus::kTruncated:
-      return "truncated frame";
-    case DecodeStatus::kTrailingBytes:
-      return "trailing bytes after frame";
-  }
-  return "?";
-}
-
 void encode_header(FrameType type, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
                    uint32_t payload_length, std::string& out) {
   out.push_back(static_cast<char>(kMagic0));

@@ -21,8 +21,6 @@ enum class DecodeStatus {
   kTrailingBytes,  // a datagram longer than its header says (datagram only)
 };
 
-std::string_view decode_status_text(DecodeStatus status);
-
 struct DecodeResult {
   DecodeStatus status = DecodeStatus::kNeedMore;
   size_t consumed = 0;  // bytes that made up the frame when status is kOk

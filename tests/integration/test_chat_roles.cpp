@@ -11,6 +11,7 @@
 #include "src/wire/frame_codec.h"
 #include "tests/support/child_process.h"
 #include "tests/support/raw_peer.h"
+#include "transports/transport.h"
 
 namespace chat::testing {
 namespace {
@@ -165,6 +166,8 @@ TEST_P(ChatOver, P2pOperatorIsNamedHasCommandsAndTheClientSeesTwoMembers) {
 }
 
 TEST_P(ChatOver, PlainTextPeerSharesTheHubWithFramedClients) {
+  if (!transport_caps(transport(), {})->text_peers)
+    GTEST_SKIP() << "no plain-text peers on this wire";
   auto s = server({"--mode", "hub"});
   auto alice = client(transport(), s.port, "alice");
   ASSERT_TRUE(alice->wait_for_line("welcome alice"));
@@ -244,7 +247,13 @@ TEST_P(ChatOver, ClientNoticesAVanishedServerAndExitsNonZero) {
   EXPECT_TRUE(alice->wait_for_err_line("chat:", 1000ms));
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, ChatOver, ::testing::Values("tcp", "udp"),
+std::vector<std::string> wires() {
+  std::vector<std::string> out;
+  for (auto name : transport_names()) out.emplace_back(name);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, ChatOver, ::testing::ValuesIn(wires()),
                          [](const auto& info) { return info.param; });
 
 // --- TCP-only: what a stream peer can do wrong ---

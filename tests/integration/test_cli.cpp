@@ -85,7 +85,7 @@ TEST(Cli, BenchValidatesTransportsUpFrontInAnyCase) {
   // Refused before anything starts, not after a 10 s wait for a server that could not.
   const Outcome bad = run({"bench", "rtt", "-t", "tcp,quic", "-n", "10"}, 5000ms);
   EXPECT_EQ(bad.code, 2);
-  EXPECT_NE(bad.err.find("--transport: 'quic' is not one of {tcp,udp}"), std::string::npos)
+  EXPECT_NE(bad.err.find("--transport: 'quic' is not one of {tcp,udp,enet}"), std::string::npos)
       << bad.err;
   const auto dir =
       std::filesystem::temp_directory_path() / ("chat_cli_case_" + std::to_string(::getpid()));

@@ -17,6 +17,7 @@ class MemoryTransport final : public Transport {
   };
 
   std::string_view name() const override { return "memory"; }
+  TransportCaps caps() const override { return {1 << 20, true, true, true, false}; }
   Result<void> start(TransportCallbacks callbacks) override {
     callbacks_ = std::move(callbacks);
     return {};
@@ -38,6 +39,7 @@ class MemoryTransport final : public Transport {
   void shutdown(std::chrono::milliseconds, std::function<void()> done) override { done(); }
   void ping(PeerId) override {}
   PeerStats stats(PeerId) const override { return {}; }
+  std::string describe_stats(PeerId) const override { return {}; }
   std::vector<PeerInfo> peers() const override {
     std::vector<PeerInfo> out;
     for (const auto& [id, info] : peers_) out.push_back(info);

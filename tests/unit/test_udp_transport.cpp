@@ -478,24 +478,6 @@ TEST_F(UdpTransportTest, ClientNoticesASilentServer) {
     }
 }
 
-TEST_F(UdpTransportTest, PingFillsRtt) {
-  start_server(server_config());
-  Client& c = join_client("pinger");
-  EXPECT_EQ(c.transport->stats(UdpTransport::kServerPeer).rtt_samples, 0u);
-  c.transport->ping(UdpTransport::kServerPeer);
-  server_->ping(server_id_of("pinger"));
-  ASSERT_TRUE(run_until(loop_, [&] {
-    return c.transport->stats(UdpTransport::kServerPeer).rtt_samples == 1 &&
-           server_->stats(server_id_of("pinger")).rtt_samples == 1;
-  }));
-  const uint64_t rtt = c.transport->stats(UdpTransport::kServerPeer).rtt_ns;
-  EXPECT_GT(rtt, 0u);
-  EXPECT_LT(rtt, 1'000'000'000u);
-  // PONGs echo, they take no sequence number: no loss shows up on either side.
-  EXPECT_EQ(c.transport->stats(UdpTransport::kServerPeer).lost, 0u);
-  EXPECT_EQ(server_->stats(server_id_of("pinger")).lost, 0u);
-}
-
 TEST_F(UdpTransportTest, LeaveAndCloseReportOnceEach) {
   start_server(server_config());
   Client& a = join_client("a");

@@ -41,6 +41,9 @@ class TcpConnection {
   void append(std::string_view bytes) { output_.append(bytes); }
   bool dirty() const { return dirty_; }
   void set_dirty(bool dirty) { dirty_ = dirty; }
+  // Its queue passed the low-water mark: on_writable is owed once it falls below again.
+  bool owes_writable() const { return owes_writable_; }
+  void set_owes_writable(bool owes) { owes_writable_ = owes; }
   const std::string& address() const { return info_.address; }
   PeerInfo& info() { return info_; }
   const PeerInfo& info() const { return info_; }
@@ -88,7 +91,6 @@ class TcpConnection {
 
   // Half-closes after the queue drained, so the peer reads everything and then EOF.
   void shutdown_write();
-  bool write_shut() const { return write_shut_; }
   // The peer sent its FIN: stop watching for input (EOF stays readable for ever) while what we
   // still owe it drains.
   void set_peer_closed();
@@ -119,6 +121,7 @@ class TcpConnection {
   wire::Frame frame_;  // decode target, reused so its payload keeps its capacity
   wire::LineSplitter splitter_;
   bool dirty_ = false;
+  bool owes_writable_ = false;
 };
 
 }  // namespace chat

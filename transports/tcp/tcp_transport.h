@@ -10,6 +10,7 @@
 #include "src/wire/message_codec.h"
 #include "transports/tcp/tcp_connection.h"
 #include "transports/transport.h"
+#include "transports/transport_common.h"
 
 namespace chat {
 
@@ -20,7 +21,9 @@ class TcpTransport final : public Transport {
   TcpTransport(const TcpTransport&) = delete;
   TcpTransport& operator=(const TcpTransport&) = delete;
 
+  static TransportCaps caps_for(const TransportConfig& config);
   std::string_view name() const override { return "tcp"; }
+  TransportCaps caps() const override { return caps_for(config_); }
   Result<void> start(TransportCallbacks callbacks) override;
   Result<void> send(PeerId peer, const Message& message) override;
   size_t broadcast(const Message& message, PeerId except = kNoPeer) override;
@@ -28,6 +31,7 @@ class TcpTransport final : public Transport {
   void shutdown(std::chrono::milliseconds linger, std::function<void()> done) override;
   void ping(PeerId peer) override;
   PeerStats stats(PeerId peer) const override;
+  std::string describe_stats(PeerId peer) const override;
   std::vector<PeerInfo> peers() const override;
   net::SocketAddress local_address() const override;
 
@@ -39,6 +43,19 @@ class TcpTransport final : public Transport {
 
  private:
   using ConnPtr = std::shared_ptr<TcpConnection>;
+
+  // Fairness: one busy peer gets at most this much reading per wake-up; level-triggered epoll
+  // brings us back for the rest after the others had their turn.
+  static constexpr size_t kReadBudgetBytes = 1024 * 1024;
+  // An input buffer that grew for a large frame is given back past this size once it is empty, so
+  // a thousand idle hub members do not each keep their biggest burst.
+  static constexpr size_t kKeepInputBytes = 128 * 1024;
+  // How long a closing link may take to flush its goodbye before we drop what is left.
+  static constexpr std::chrono::milliseconds kCloseLinger{1000};
+  // Messages below this are gathered per link and flushed once per loop turn; larger ones are sent
+  // at once, straight from the caller's bytes when nothing is queued, to save a copy.
+  static constexpr size_t kCoalesceBelow = 16 * 1024;
+
   using State = TcpConnection::State;
 
   // Server side (tcp_transport_server.cpp).
@@ -48,7 +65,6 @@ class TcpTransport final : public Transport {
   void accept_one(net::Fd fd, const net::SocketAddress& from);
   bool admit_text(TcpConnection& c);
   bool handle_join(TcpConnection& c, const wire::Frame& f);
-  std::string full_reason() const;
 
   // Client side (tcp_transport_client.cpp).
   Result<void> start_client();
@@ -77,6 +93,7 @@ class TcpTransport final : public Transport {
   // Sending.
   uint32_t own_sender() const;
   Result<void> check_size(const Message& m) const;
+  size_t low_water() const { return config_.high_water_bytes / 2; }
   size_t max_frame_payload() const { return config_.max_payload + wire::kMaxPayloadOverhead; }
   void encode_frame_for(TcpConnection& c, const Message& m, std::string& out);
   Result<void> queue(TcpConnection& c, std::string_view bytes);
@@ -134,8 +151,7 @@ class TcpTransport final : public Transport {
   std::function<void()> shutdown_done_;
   net::TimerId shutdown_timer_ = 0;
 
-  // Deferred work checks this so nothing runs against a destroyed transport.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  seam::AliveGuard guard_;
   std::vector<PeerId> dirty_;  // links with output appended this loop turn, flushed at its end
   bool flush_scheduled_ = false;
 };

@@ -84,16 +84,11 @@ void TcpTransport::accept_one(net::Fd fd, const net::SocketAddress& from) {
   });
 }
 
-std::string TcpTransport::full_reason() const {
-  if (!config_.full_reason.empty()) return config_.full_reason;
-  return fmt::format("server full: {} members max", config_.max_peers);
-}
-
 bool TcpTransport::admit_text(TcpConnection& c) {
   c.set_framed(false);
   if (config_.max_peers > 0 && members_ >= config_.max_peers) {
-    spdlog::info("tcp: refusing text peer {}: {}", c.address(), full_reason());
-    const std::string line = fmt::format("error: {}\n", full_reason());
+    spdlog::info("tcp: refusing text peer {}: {}", c.address(), seam::full_reason(config_));
+    const std::string line = seam::full_line(config_);
     if (c.write(line) != 0) {
       finish(c);
     } else {
@@ -114,8 +109,9 @@ bool TcpTransport::admit_text(TcpConnection& c) {
 bool TcpTransport::handle_join(TcpConnection& c, const wire::Frame& f) {
   c.cancel_timer();
   if (config_.max_peers > 0 && members_ >= config_.max_peers) {
-    spdlog::info("tcp: refusing {} ({}): {}", c.address(), f.payload, full_reason());
-    send_control(c, wire::FrameType::kRefuse, full_reason(), 0, c.take_seq(), now_ns());
+    const std::string reason = seam::full_reason(config_);
+    spdlog::info("tcp: refusing {} ({}): {}", c.address(), f.payload, reason);
+    send_control(c, wire::FrameType::kRefuse, reason, 0, c.take_seq(), now_ns());
     begin_drain(c);
     return false;
   }

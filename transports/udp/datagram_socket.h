@@ -1,7 +1,7 @@
 #pragma once
-// The seam beneath the UDP transport (DESIGN.md, "Dialed loss"): everything the transport does to
-// the wire goes through DatagramIo, so an impairment layer (loss, delay, duplication, reordering)
-// can later wrap the real socket without the transport knowing.
+// The seam beneath the UDP transport: everything the transport does to the wire goes through
+// DatagramIo, so the batching (recvmmsg/sendmmsg) lives in one place and the transport above it
+// only sees whole datagrams.
 //
 // DatagramSocket is the real thing: recvmmsg to take up to a batch of datagrams per system call,
 // sendmmsg to hand several to the kernel at once, and large kernel buffers so a burst is queued

@@ -1,5 +1,5 @@
 #pragma once
-// The UDP hub's membership table (DESIGN.md, "The wire"): UDP has no connections, so who is in the
+// The UDP hub's membership table: UDP has no connections, so who is in the
 // room is whoever joined from a source address and has been heard from recently.
 //
 // Pure logic: time is passed in, nothing here touches a socket. Members live in one dense vector

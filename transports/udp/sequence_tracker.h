@@ -1,5 +1,5 @@
 #pragma once
-// Receive-side accounting of one link's 32-bit sequence numbers (DESIGN.md, "The wire"): loss,
+// Receive-side accounting of one link's 32-bit sequence numbers: loss,
 // duplicates and reordering each counted exactly, across the 2^32 wrap, plus RFC 3550 jitter.
 //
 // Sequence numbers are extended to 64 bits with serial-number arithmetic (RFC 1982): each arrival

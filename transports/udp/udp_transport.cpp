@@ -1,4 +1,5 @@
-// UdpTransport: construction, start (server bind, client resolve and JOIN), and introspection.
+// UdpTransport: construction, start, the server's bind, and introspection. The client half is in
+// udp_transport_client.cpp.
 #include "transports/udp/udp_transport.h"
 
 #include <fmt/format.h>
@@ -6,6 +7,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "src/wire/message_codec.h"
 #include "transports/udp/udp_transport_internal.h"
 
 namespace chat {
@@ -15,8 +17,6 @@ using namespace std::chrono_literals;
 using udp::detail::seconds_text;
 
 constexpr size_t kServerBatch = 64;
-constexpr size_t kClientBatch = 32;
-constexpr auto kJoinRetransmit = 250ms;
 
 }  // namespace
 
@@ -39,7 +39,6 @@ std::unique_ptr<udp::DatagramIo> UdpTransport::wrap(net::Fd fd, size_t batch) {
   options.buffer_bytes = config_.socket_buffer;
   std::unique_ptr<udp::DatagramIo> io =
       std::make_unique<udp::DatagramSocket>(std::move(fd), options);
-  if (io_wrapper_) io = io_wrapper_(std::move(io));
   io->watch(loop_, [this] { on_readable(); });
   return io;
 }
@@ -62,49 +61,6 @@ Result<void> UdpTransport::start_server() {
   batch_ = kServerBatch;
   io_ = wrap(std::move(*fd), batch_);
   return {};
-}
-
-Result<void> UdpTransport::start_client() {
-  auto resolved = net::resolve(config_.host, config_.port, SOCK_DGRAM, false);
-  if (!resolved) return make_error(fmt::format("udp: {}", resolved.error().message));
-  candidates_ = std::move(*resolved);
-  candidate_ = 0;
-  batch_ = kClientBatch;
-  if (auto r = open_client_socket(); !r) return r;
-  client_state_ = ClientState::kJoining;
-  send_join();
-  join_timer_ = loop_.run_every(kJoinRetransmit, [this] { send_join(); });
-  join_deadline_ = loop_.run_after(config_.connect_timeout, [this] {
-    join_deadline_ = 0;
-    if (client_state_ == ClientState::kJoining)
-      client_down(DownReason::kTimedOut,
-                  fmt::format("no answer from udp hub at {} within {}", hub_text(),
-                              seconds_text(config_.connect_timeout)));
-  });
-  return {};
-}
-
-// Tries the resolved addresses from candidate_ on: the first one we can open a socket for wins.
-Result<void> UdpTransport::open_client_socket() {
-  std::string last_error = "no address";
-  for (; candidate_ < candidates_.size(); ++candidate_) {
-    auto fd = net::open_udp_for(candidates_[candidate_]);
-    if (!fd) {
-      last_error = fd.error().message;
-      continue;
-    }
-    if (io_) io_->unwatch();
-    io_ = wrap(std::move(*fd), batch_);
-    server_address_ = candidates_[candidate_];
-    return {};
-  }
-  return make_error(fmt::format("udp: {}", last_error));
-}
-
-std::string UdpTransport::hub_text() const {
-  if (config_.host.find(':') != std::string::npos)
-    return fmt::format("[{}]:{}", config_.host, config_.port);
-  return fmt::format("{}:{}", config_.host, config_.port);
 }
 
 void UdpTransport::stop_timers() {
@@ -139,9 +95,22 @@ PeerStats UdpTransport::stats(PeerId peer) const {
   return s;
 }
 
-uint64_t UdpTransport::jitter_ns(PeerId peer) const {
+TransportCaps UdpTransport::caps_for(const TransportConfig& config) {
+  TransportCaps c;
+  // What always fits one datagram, whatever the sender's name adds to the frame.
+  c.max_message =
+      std::min(config.max_payload, wire::kMaxUdpFramePayload - wire::kMaxPayloadOverhead);
+  c.text_peers = true;
+  return c;
+}
+
+std::string UdpTransport::describe_stats(PeerId peer) const {
   const Link* link = find_link(peer);
-  return link ? link->tracker.jitter_ns() : 0;
+  if (!link) return {};
+  // Jitter is RFC 3550's interarrival estimate of what `peer` sends us.
+  return fmt::format("lost {} dup {} reordered {} jitter {:.3f} ms", link->tracker.lost(),
+                     link->tracker.duplicates() + link->tracker.stale(), link->tracker.reordered(),
+                     static_cast<double>(link->tracker.jitter_ns()) / 1e6);
 }
 
 std::vector<PeerInfo> UdpTransport::peers() const {

@@ -1,7 +1,7 @@
 #pragma once
-// The UDP wire behind the Transport seam: one frame per datagram, plus what UDP lacks
-// (DESIGN.md, "The wire"): a JOIN → WELCOME handshake with member ids, a membership table with
-// heartbeats and expiry, LEAVE, and per-link sequence numbers tracked with a sliding window.
+// The UDP wire behind the Transport seam: one frame per datagram, plus what UDP lacks: a JOIN →
+// WELCOME handshake with member ids, a membership table with heartbeats and expiry, LEAVE, and
+// per-link sequence numbers tracked with a sliding window.
 //
 // Server: one unconnected socket for the whole room; members are told apart by source address.
 // A first datagram without the frame magic comes from a plain-text peer (nc -u): it becomes a text
@@ -26,6 +26,7 @@
 #include "src/wire/frame_codec.h"
 #include "src/wire/text_codec.h"
 #include "transports/transport.h"
+#include "transports/transport_common.h"
 #include "transports/udp/datagram_socket.h"
 #include "transports/udp/membership.h"
 #include "transports/udp/sequence_tracker.h"
@@ -37,18 +38,14 @@ class UdpTransport final : public Transport {
   // The only peer a client has: the hub.
   static constexpr PeerId kServerPeer = 1;
 
-  using IoWrapper =
-      std::function<std::unique_ptr<udp::DatagramIo>(std::unique_ptr<udp::DatagramIo>)>;
-
   UdpTransport(net::EventLoop& loop, TransportConfig config);
   ~UdpTransport() override;
   UdpTransport(const UdpTransport&) = delete;
   UdpTransport& operator=(const UdpTransport&) = delete;
 
-  // Before start(): puts a layer (loss, delay, ...) between the transport and its real socket.
-  void set_io_wrapper(IoWrapper wrapper) { io_wrapper_ = std::move(wrapper); }
-
+  static TransportCaps caps_for(const TransportConfig& config);
   std::string_view name() const override { return "udp"; }
+  TransportCaps caps() const override { return caps_for(config_); }
   Result<void> start(TransportCallbacks callbacks) override;
   Result<void> send(PeerId peer, const Message& message) override;
   size_t broadcast(const Message& message, PeerId except = kNoPeer) override;
@@ -56,11 +53,9 @@ class UdpTransport final : public Transport {
   void shutdown(std::chrono::milliseconds linger, std::function<void()> done) override;
   void ping(PeerId peer) override;
   PeerStats stats(PeerId peer) const override;
+  std::string describe_stats(PeerId peer) const override;
   std::vector<PeerInfo> peers() const override;
   net::SocketAddress local_address() const override;
-
-  // RFC 3550 interarrival jitter of what `peer` sends us (PeerStats has no field for it).
-  uint64_t jitter_ns(PeerId peer) const;
 
  private:
   enum class ClientState { kIdle, kJoining, kJoined, kDown };
@@ -123,21 +118,18 @@ class UdpTransport final : public Transport {
   const Link* find_link(PeerId peer) const;
   Result<void> check_size(size_t text_size, size_t datagram_size) const;
   std::string hub_text() const;  // "HOST:PORT" as the user gave it
-  bool callbacks_live() const { return !stopped_; }
   template <class Fn>
   void defer_guarded(Fn fn);
 
   net::EventLoop& loop_;
   TransportConfig config_;
   TransportCallbacks callbacks_;
-  IoWrapper io_wrapper_;
   std::unique_ptr<udp::DatagramIo> io_;
   size_t max_payload_;
   size_t batch_ = 32;
   bool started_ = false;
   bool stopped_ = false;  // shut down: no more callbacks, no more sends
-  // Deferred work holds a weak reference: it does nothing once the transport is gone.
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  seam::AliveGuard guard_;
 
   net::TimerId tick_timer_ = 0;
   net::TimerId join_timer_ = 0;

@@ -33,9 +33,7 @@ inline std::span<const uint8_t> bytes_of(std::string_view s) {
 
 template <class Fn>
 void UdpTransport::defer_guarded(Fn fn) {
-  loop_.defer([weak = std::weak_ptr<int>(alive_), fn = std::move(fn)]() mutable {
-    if (weak.lock()) fn();
-  });
+  guard_.defer(loop_, std::move(fn));
 }
 
 }  // namespace chat

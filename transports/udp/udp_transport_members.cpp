@@ -68,63 +68,6 @@ void UdpTransport::server_tick(udp::TimePoint now) {
   if (!stopped_) send_control_to_members(FrameType::kHeartbeat, true, now);
 }
 
-void UdpTransport::client_tick(udp::TimePoint now) {
-  if (client_state_ != ClientState::kJoined) return;
-  if (now - server_heard_ >= config_.expiry) {
-    client_down(DownReason::kTimedOut,
-                fmt::format("server silent for {}", seconds_text(config_.expiry)));
-    return;
-  }
-  if (now - server_link_.last_sent >= config_.heartbeat) {
-    queue_frame(kServerPeer, server_link_, nullptr, FrameType::kHeartbeat, {}, false);
-    flush_pending();
-  }
-}
-
-void UdpTransport::send_join() {
-  if (client_state_ != ClientState::kJoining || !io_) return;
-  queue_frame(kServerPeer, server_link_, nullptr, FrameType::kJoin, config_.name, false);
-  flush_pending();
-}
-
-void UdpTransport::schedule_refused() {
-  if (refused_pending_) return;
-  refused_pending_ = true;
-  // Handled outside the send or receive that noticed it, so no callback runs inside send().
-  defer_guarded([this] {
-    refused_pending_ = false;
-    on_refused();
-  });
-}
-
-void UdpTransport::on_refused() {
-  if (stopped_) return;
-  if (client_state_ == ClientState::kJoining) {
-    // "localhost" may resolve to ::1 while the hub listens on 127.0.0.1 only: try the next one.
-    ++candidate_;
-    if (candidate_ < candidates_.size() && open_client_socket()) {
-      send_join();
-      return;
-    }
-    client_down(DownReason::kRefused,
-                fmt::format("nothing listening on udp {} (port unreachable); is the server "
-                            "running with --transport udp?",
-                            hub_text()));
-  } else if (client_state_ == ClientState::kJoined) {
-    client_down(DownReason::kError,
-                fmt::format("udp hub at {} went away (port unreachable)", hub_text()));
-  }
-}
-
-void UdpTransport::client_down(DownReason reason, const std::string& why) {
-  if (client_state_ == ClientState::kDown || client_state_ == ClientState::kIdle) return;
-  client_state_ = ClientState::kDown;
-  stop_timers();
-  flush_pending();
-  if (io_) io_->unwatch();
-  if (!stopped_ && callbacks_.on_peer_down) callbacks_.on_peer_down(kServerPeer, reason, why);
-}
-
 void UdpTransport::shutdown(std::chrono::milliseconds /*linger*/, std::function<void()> done) {
   // Datagrams leave at once, so there is no queue to linger over: say goodbye and close.
   if (!stopped_ && io_) {

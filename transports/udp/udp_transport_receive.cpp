@@ -60,7 +60,7 @@ void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
   udp::Member* member = members_.find(d.from);
   if (!member) return handle_stranger(d);
   if (member->text) {
-    member->last_heard = to_time_point(d.received_ns);
+    members_.touch(member->id, to_time_point(d.received_ns));
     return handle_text(member->id, d);
   }
   const PeerId id = member->id;
@@ -76,7 +76,7 @@ void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
     return;
   }
   // Only a well-formed frame keeps a member alive: garbage from its address proves nothing.
-  member->last_heard = to_time_point(d.received_ns);
+  members_.touch(id, to_time_point(d.received_ns));
   handle_member_frame(id, d);
 }
 
@@ -86,10 +86,7 @@ void UdpTransport::handle_stranger(const udp::InboundDatagram& d) {
   if (!wire::looks_framed(d.bytes[0])) {
     // A plain-text peer (nc -u, the course's client) is a member from its first line.
     if (members_.full()) {
-      shared_line_ = (config_.full_reason.empty()
-                          ? fmt::format("server full: {} members max", config_.max_peers)
-                          : config_.full_reason) +
-                     "\n";
+      shared_line_ = seam::full_line(config_);
       const udp::OutboundDatagram out{{}, bytes_of(shared_line_), &d.from};
       io_->send({&out, 1});
       return;
@@ -114,9 +111,7 @@ void UdpTransport::handle_stranger(const udp::InboundDatagram& d) {
     return;
   }
   if (members_.full()) {
-    const std::string reason = config_.full_reason.empty()
-                                   ? fmt::format("server full: {} members max", config_.max_peers)
-                                   : config_.full_reason;
+    const std::string reason = seam::full_reason(config_);
     spdlog::info("udp: refused {} from {}: {}", wire::sanitize_for_terminal(frame_.payload),
                  d.from.to_string(), reason);
     Link scratch;  // a refusal belongs to no link
@@ -218,66 +213,6 @@ void UdpTransport::record_pong(Link& link, uint64_t echoed_ns) {
   if (echoed_ns == 0 || echoed_ns > now) return;  // not one of ours
   link.stats.rtt_ns = now - echoed_ns;
   ++link.stats.rtt_samples;
-}
-
-void UdpTransport::handle_client_datagram(const udp::InboundDatagram& d) {
-  if (client_state_ != ClientState::kJoining && client_state_ != ClientState::kJoined) return;
-  if (d.truncated) {
-    spdlog::warn("udp: dropped a datagram from the hub longer than {} bytes", d.bytes.size());
-    return;
-  }
-  const wire::DecodeResult r =
-      wire::decode_datagram(d.bytes, max_payload_ + wire::kMaxPayloadOverhead, frame_);
-  if (r.status != wire::DecodeStatus::kOk) {
-    spdlog::warn("udp: dropped a bad datagram from {}: {}", d.from.to_string(), r.reason);
-    return;
-  }
-  Link& link = server_link_;
-  if (client_state_ == ClientState::kJoining) {
-    if (frame_.type == FrameType::kRefuse) {
-      client_down(DownReason::kRefused,
-                  frame_.payload.empty() ? "refused by the udp hub" : frame_.payload);
-      return;
-    }
-    if (frame_.type != FrameType::kWelcome) return;  // nothing counts before we are admitted
-    client_state_ = ClientState::kJoined;
-    my_id_ = frame_.sender;
-    for (net::TimerId* t : {&join_timer_, &join_deadline_}) {
-      if (*t) loop_.cancel(*t);
-      *t = 0;
-    }
-    link.stats.bytes_received += d.bytes.size();
-    link.tracker.record(frame_.seq, frame_.timestamp_ns, d.received_ns);
-    server_heard_ = to_time_point(d.received_ns);
-    if (callbacks_.on_peer_up)
-      callbacks_.on_peer_up(PeerInfo{kServerPeer, "server", server_address_.to_string(), false});
-    return;
-  }
-  server_heard_ = to_time_point(d.received_ns);
-  link.stats.bytes_received += d.bytes.size();
-  udp::Arrival arrival = udp::Arrival::kNext;
-  if (frame_.type != FrameType::kPong)
-    arrival = link.tracker.record(frame_.seq, frame_.timestamp_ns, d.received_ns);
-  switch (frame_.type) {
-    case FrameType::kData:
-    case FrameType::kNotice:
-      if (arrival == udp::Arrival::kDuplicate) return;
-      return deliver(kServerPeer, link, d);
-    case FrameType::kLeave:
-      return client_down(DownReason::kLeft,
-                         frame_.payload.empty() ? "the hub left" : frame_.payload);
-    case FrameType::kPing:
-      queue_frame(kServerPeer, link, nullptr, FrameType::kPong, {}, false, false, frame_.seq,
-                  frame_.timestamp_ns);
-      return;
-    case FrameType::kPong:
-      return record_pong(link, frame_.timestamp_ns);
-    case FrameType::kHeartbeat:
-    case FrameType::kWelcome:  // a repeat: our JOIN was retransmitted
-    case FrameType::kRefuse:
-    case FrameType::kJoin:
-      return;
-  }
 }
 
 }  // namespace chat

@@ -1,0 +1,237 @@
+// Packets out, closing and shutdown, and what the transport reports about its links.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "src/util/clock.h"
+#include "src/wire/frame_codec.h"
+#include "src/wire/message_codec.h"
+#include "transports/enet/enet_transport.h"
+
+namespace chat {
+
+void EnetTransport::on_packet_freed(ENetPacket* packet) {
+  // ENet frees a reliable packet once every peer it went to has acknowledged it (or is reset).
+  auto* link = static_cast<Link*>(packet->userData);
+  if (link) link->queued -= std::min<uint64_t>(link->queued, packet->dataLength);
+}
+
+Result<void> EnetTransport::queue(Link& link, std::string_view bytes, bool counted) {
+  if (link.peer == nullptr) return make_error(fmt::format("enet: peer {} is gone", link.id));
+  if (counted && link.queued > 0 && link.queued + bytes.size() > config_.high_water_bytes) {
+    if (config_.overflow == OverflowPolicy::kDrop) {
+      ++link.stats.dropped;
+      return make_error(fmt::format(
+          "{}: output queue full ({} bytes queued, high-water mark {} bytes); message dropped",
+          link.info.name, link.queued, config_.high_water_bytes));
+    }
+    const std::string why = fmt::format("slow reader: {} bytes queued", link.queued);
+    const std::string name = link.info.name;
+    drop(link, DownReason::kOverflow, why);
+    return make_error(fmt::format("{}: {}; disconnected", name, why));
+  }
+  ENetPacket* packet = enet_packet_create(bytes.data(), bytes.size(), ENET_PACKET_FLAG_RELIABLE);
+  if (packet == nullptr) return make_error("enet: out of memory for a packet");
+  packet->userData = &link;
+  packet->freeCallback = &EnetTransport::on_packet_freed;
+  link.queued += bytes.size();
+  if (enet_peer_send(link.peer, 0, packet) < 0) {
+    enet_packet_destroy(packet);
+    return make_error(fmt::format("enet: {} cannot take a packet now", link.info.name));
+  }
+  link.stats.bytes_sent += bytes.size();
+  if (counted) ++link.stats.messages_sent;
+  if (link.queued >= low_water()) link.owes_writable = true;
+  schedule_flush();
+  return {};
+}
+
+void EnetTransport::schedule_flush() {
+  // Everything sent in one loop turn leaves together, once the turn's handlers are done.
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  guard_.defer(loop_, [this] {
+    flush_scheduled_ = false;
+    service();
+  });
+}
+
+void EnetTransport::send_control(Link& link, wire::FrameType type, std::string_view payload,
+                                 uint32_t sender, uint32_t seq, uint64_t timestamp_ns) {
+  wire::Frame f;
+  f.type = type;
+  f.sender = sender;
+  f.seq = seq;
+  f.timestamp_ns = timestamp_ns;
+  f.payload.assign(payload);
+  std::string bytes;
+  wire::encode_frame(f, bytes);
+  (void)queue(link, bytes, false);  // control frames bypass the high-water mark
+}
+
+Result<void> EnetTransport::send(PeerId peer, const Message& message) {
+  if (shutting_down_) return make_error("enet: the transport is shutting down");
+  Link* link = find_up(peer);
+  if (link == nullptr) return make_error(fmt::format("enet: no connected peer {}", peer));
+  if (message.text.size() > config_.max_payload)
+    return make_error(
+        fmt::format("message of {} bytes exceeds the maximum payload of {} bytes (--max-payload)",
+                    message.text.size(), config_.max_payload));
+  bytes_.clear();
+  wire::encode_message_frame(message, own_sender(), link->seq++, now_ns(), bytes_);
+  return queue(*link, bytes_, true);
+}
+
+size_t EnetTransport::broadcast(const Message& message, PeerId except) {
+  if (shutting_down_) return 0;
+  if (message.text.size() > config_.max_payload) {
+    spdlog::warn("enet: broadcast not sent: message of {} bytes exceeds {} bytes",
+                 message.text.size(), config_.max_payload);
+    return 0;
+  }
+  std::vector<PeerId> ids;
+  for (const auto& [id, link] : links_)
+    if (id != except && link->state == State::kUp) ids.push_back(id);
+  size_t sent = 0;
+  for (const PeerId id : ids) {
+    Link* link = find_up(id);  // an overflow may have dropped one on the way
+    if (link == nullptr) continue;
+    bytes_.clear();
+    wire::encode_message_frame(message, own_sender(), link->seq++, now_ns(), bytes_);
+    if (queue(*link, bytes_, true)) ++sent;
+  }
+  return sent;
+}
+
+void EnetTransport::ping(PeerId peer) {
+  if (Link* link = find_up(peer))
+    send_control(*link, wire::FrameType::kPing, {}, own_sender(), link->seq++, now_ns());
+}
+
+void EnetTransport::close(PeerId peer, std::string_view reason) {
+  Link* link = find_up(peer);
+  if (link == nullptr) return;
+  announce_down(*link, DownReason::kClosed, std::string(reason));
+  send_control(*link, wire::FrameType::kLeave, reason, own_sender(), link->seq++, now_ns());
+  link->state = State::kClosing;
+  // After what is queued: ENet sends the disconnect once every reliable packet is acknowledged.
+  if (link->peer) enet_peer_disconnect_later(link->peer, kGoodbye);
+}
+
+void EnetTransport::announce_down(Link& link, DownReason reason, std::string why) {
+  if (link.announced) return;
+  link.announced = true;
+  if (link.state == State::kJoining && config_.side == Side::kServer) return;
+  // Deferred, as on the other wires: the role may be iterating its members when a link fails.
+  guard_.defer(loop_, [this, id = link.id, reason, why = std::move(why)] {
+    if (callbacks_.on_peer_down && !silenced_) callbacks_.on_peer_down(id, reason, why);
+  });
+}
+
+void EnetTransport::forget(PeerId id) {
+  auto it = links_.find(id);
+  if (it == links_.end()) return;
+  if (it->second->join_timer) loop_.cancel(it->second->join_timer);
+  links_.erase(it);
+  maybe_finish_shutdown();
+}
+
+void EnetTransport::shutdown(std::chrono::milliseconds linger, std::function<void()> done) {
+  if (shutting_down_) {
+    if (done) guard_.defer(loop_, std::move(done));
+    return;
+  }
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  if (client_deadline_) loop_.cancel(client_deadline_);
+  client_deadline_ = 0;
+  const std::string reason =
+      config_.side == Side::kServer ? "server shutting down" : "client leaving";
+  std::vector<PeerId> ids;
+  for (const auto& [id, link] : links_) ids.push_back(id);
+  for (const PeerId id : ids) {
+    Link* link = find(id);
+    if (link == nullptr) continue;
+    if (link->state == State::kUp) {
+      close(id, reason);
+    } else if (link->state == State::kJoining) {
+      link->announced = true;  // never admitted: nobody above knows it, so nobody is told
+      drop(*link, DownReason::kClosed, reason);
+    }
+  }
+  shutdown_timer_ = guard_.defer_after(loop_, linger, [this] {
+    shutdown_timer_ = 0;
+    finish_shutdown();
+  });
+  if (host_) enet_host_flush(host_);
+  maybe_finish_shutdown();
+}
+
+void EnetTransport::maybe_finish_shutdown() {
+  if (shutting_down_ && !shutdown_complete_ && links_.empty()) finish_shutdown();
+}
+
+void EnetTransport::finish_shutdown() {
+  if (shutdown_complete_) return;
+  shutdown_complete_ = true;
+  if (shutdown_timer_) loop_.cancel(shutdown_timer_);
+  shutdown_timer_ = 0;
+  std::vector<PeerId> ids;
+  for (const auto& [id, link] : links_) ids.push_back(id);
+  for (const PeerId id : ids)
+    if (Link* link = find(id)) drop(*link, DownReason::kClosed, "shutdown");
+  if (host_) enet_host_flush(host_);
+  guard_.defer(loop_, [this] {
+    silenced_ = true;
+    if (auto done = std::move(shutdown_done_)) done();
+  });
+}
+
+EnetTransport::Link* EnetTransport::find(PeerId id) const {
+  auto it = links_.find(id);
+  return it == links_.end() ? nullptr : it->second.get();
+}
+
+EnetTransport::Link* EnetTransport::find_up(PeerId id) const {
+  Link* link = find(id);
+  return link && link->state == State::kUp ? link : nullptr;
+}
+
+EnetTransport::Link* EnetTransport::link_of(ENetPeer* peer) const {
+  if (peer == nullptr || peer->data == nullptr) return nullptr;
+  return find(static_cast<PeerId>(reinterpret_cast<uintptr_t>(peer->data)));
+}
+
+PeerStats EnetTransport::stats(PeerId peer) const {
+  const Link* link = find(peer);
+  if (link == nullptr) return {};
+  PeerStats s = link->stats;
+  s.queued_bytes = link->queued;
+  s.retransmits = link->retransmits;
+  return s;
+}
+
+std::string EnetTransport::describe_stats(PeerId peer) const {
+  const Link* link = find(peer);
+  if (link == nullptr || link->peer == nullptr) return {};
+  const ENetPeer& p = *link->peer;
+  // ENet's own view of the link: its smoothed round trip, its loss estimate, its resends.
+  return fmt::format("enet rtt {} ms (var {}) | loss {:.1f}% | retransmits {}", p.roundTripTime,
+                     p.roundTripTimeVariance,
+                     100.0 * p.packetLoss / static_cast<double>(ENET_PEER_PACKET_LOSS_SCALE),
+                     link->retransmits);
+}
+
+std::vector<PeerInfo> EnetTransport::peers() const {
+  std::vector<PeerInfo> out;
+  for (const auto& [id, link] : links_)
+    if (link->state == State::kUp) out.push_back(link->info);
+  return out;
+}
+
+net::SocketAddress EnetTransport::local_address() const {
+  return host_ ? net::local_address(host_->socket) : net::SocketAddress{};
+}
+
+}  // namespace chat
