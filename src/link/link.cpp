@@ -34,16 +34,28 @@ struct State {
   int client_fd = -1, server_fd = -1;
 };
 
-std::string process_start_time(pid_t pid) {
+// Field `n` (3: state, 22: start time) of /proc/PID/stat; empty when the process is gone.
+std::string stat_field(pid_t pid, int n) {
   std::ifstream in(fmt::format("/proc/{}/stat", pid));
   std::string text((std::istreambuf_iterator<char>(in)), {});
   const auto close = text.rfind(')');
   if (close == std::string::npos) return {};
   std::istringstream fields(text.substr(close + 2));
   std::string f;
-  for (int i = 3; i <= 22 && (fields >> f); ++i) {
+  for (int i = 3; i <= n && (fields >> f); ++i) {
   }
   return f;
+}
+
+std::string process_start_time(pid_t pid) {
+  return stat_field(pid, 22);
+}
+
+// A zombie has stopped for good even while nobody has reaped it yet (a detached forwarder's
+// parent is init, which may take its time).
+bool running(pid_t pid) {
+  const std::string state = stat_field(pid, 3);
+  return !state.empty() && state != "Z" && state != "X";
 }
 
 std::optional<State> read_state(const fs::path& dir) {
@@ -65,7 +77,7 @@ std::optional<State> read_state(const fs::path& dir) {
 }
 
 bool alive(const State& s) {
-  return ::kill(s.pid, 0) == 0 && process_start_time(s.pid) == s.start_time;
+  return running(s.pid) && process_start_time(s.pid) == s.start_time;
 }
 
 Error sys_error(const std::string& what) {
@@ -109,6 +121,13 @@ Result<net::Fd> make_side(net::Fd& tun, const TunAddresses& addresses, uint32_t 
     fs::remove_all(dir, ec);
     ::_exit(1);
   };
+  // SIGINT and SIGTERM wait (blocked) until the loop reads them from its signalfd, so one that
+  // comes while the link is still being made ends it in order too, not half-built.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
   if (!o.detach) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   const bool unprivileged = !have_net_admin();
   if (unprivileged) {
@@ -312,12 +331,12 @@ Result<void> Link::down() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {
     const pid_t w = ::waitpid(pid, nullptr, WNOHANG);
-    if (w == pid || (w < 0 && ::kill(pid, 0) != 0)) break;
+    if (w == pid || (w < 0 && !running(pid))) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  if (::kill(pid, 0) == 0) {
+  if (running(pid)) {
     ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+    ::waitpid(pid, nullptr, 0);  // ours is reaped; anyone else's returns at once
   }
   std::error_code ec;
   fs::remove_all(dir_, ec);

@@ -1,6 +1,7 @@
 // End to end: the real `chat bench rtt --count 200` per transport (it starts its own echo server
 // process) writes a valid results document; `chat report` renders it.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -17,7 +18,8 @@ class BenchE2e : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(BenchE2e, RttCount200WritesAValidDocument) {
   const std::string transport = GetParam();
-  const auto dir = std::filesystem::temp_directory_path() / ("chat_bench_e2e_" + transport);
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("chat_bench_e2e_" + transport + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   ChildProcess bench({CHAT_BINARY, "bench", "rtt", "--count", "200", "--warmup", "20", "-t",
                       transport, "-s", "64,1024", "-o", dir.string()});

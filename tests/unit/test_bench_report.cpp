@@ -1,5 +1,6 @@
 // `chat report` on the committed fixture: the Markdown and every plot appear.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -27,7 +28,8 @@ std::string read_all(const std::filesystem::path& path) {
 
 TEST(BenchReport, FixtureRendersMarkdownAndEveryPlot) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
-  const auto out = std::filesystem::temp_directory_path() / "chat_bench_report_test";
+  const auto out = std::filesystem::temp_directory_path() /
+                   (std::string("chat_bench_report_test-") + std::to_string(::getpid()));
   std::filesystem::remove_all(out);
   auto md = render_report({kFixture}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -63,9 +65,11 @@ TEST(BenchReport, MergesFilesAndReadsVersionOne) {
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(read_all(kFixture));
   j["schema_version"] = 1;
   for (auto& run : j["runs"]) run.erase("phase");
-  const auto v1 = std::filesystem::temp_directory_path() / "chat_bench_report_v1.json";
+  const auto v1 = std::filesystem::temp_directory_path() /
+                  (std::string("chat_bench_report_v1-") + std::to_string(::getpid()) + ".json");
   std::ofstream(v1) << j.dump(2);
-  const auto out = std::filesystem::temp_directory_path() / "chat_bench_report_merge";
+  const auto out = std::filesystem::temp_directory_path() /
+                   (std::string("chat_bench_report_merge-") + std::to_string(::getpid()));
   std::filesystem::remove_all(out);
   auto md = render_report({kFixture, v1}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -85,7 +89,8 @@ TEST(BenchReport, MergesFilesAndReadsVersionOne) {
 std::filesystem::path write_runs(const std::string& name, const nlohmann::ordered_json& runs) {
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(read_all(kFixture));
   j["runs"] = runs;
-  const auto path = std::filesystem::temp_directory_path() / (name + ".json");
+  const auto path =
+      std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()) + ".json");
   std::ofstream(path) << j.dump(2);
   return path;
 }
@@ -120,7 +125,8 @@ TEST(BenchReport, AnRttOnlyRunGetsOnlyWhatItMeasured) {
   for (const auto& r : all["runs"])
     if (r["scenario"] == "rtt" && !r.contains("phase")) runs.push_back(r);
   const auto input = write_runs("chat_report_rtt_only", runs);
-  const auto out = std::filesystem::temp_directory_path() / "chat_report_rtt_only";
+  const auto out = std::filesystem::temp_directory_path() /
+                   (std::string("chat_report_rtt_only-") + std::to_string(::getpid()));
   std::filesystem::remove_all(out);
   auto md = render_report({input}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -164,7 +170,8 @@ TEST(BenchReport, ConclusionsStateTheirRangeAndTheirNoise) {
   runs.push_back(run("fanout", "udp", {{"clients", 1000}, {"messages", 3}},
                      {{"deliveries_per_s", 325664.1}, {"p50_us", 1514143.7}}));
   const auto input = write_runs("chat_report_claims", runs);
-  const auto out = std::filesystem::temp_directory_path() / "chat_report_claims";
+  const auto out = std::filesystem::temp_directory_path() /
+                   (std::string("chat_report_claims-") + std::to_string(::getpid()));
   std::filesystem::remove_all(out);
   auto md = render_report({input}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -175,7 +182,8 @@ TEST(BenchReport, ConclusionsStateTheirRangeAndTheirNoise) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("2 sizes from 16 B to 64 B"), std::string::npos) << text;
-  EXPECT_NE(text.find("13.3 Gbit/s in its scenario run and 31.8 Gbit/s in compare"), std::string::npos)
+  EXPECT_NE(text.find("13.3 Gbit/s in its scenario run and 31.8 Gbit/s in compare"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("1,000 clients sent 3 messages each"), std::string::npos) << text;
   EXPECT_NE(text.find("median delivery latency reached 1.51 s at 1,000 clients"), std::string::npos)
@@ -188,9 +196,12 @@ TEST(BenchReport, ConclusionsStateTheirRangeAndTheirNoise) {
 }
 
 TEST(BenchReport, RejectsNonResultsInput) {
-  const auto bad = std::filesystem::temp_directory_path() / "chat_bench_not_results.json";
+  const auto bad = std::filesystem::temp_directory_path() /
+                   (std::string("chat_bench_not_results-") + std::to_string(::getpid()) + ".json");
   std::ofstream(bad) << R"({"hello": 1})";
-  auto md = render_report({bad}, std::filesystem::temp_directory_path() / "chat_bench_bad_out");
+  auto md =
+      render_report({bad}, std::filesystem::temp_directory_path() /
+                               (std::string("chat_bench_bad_out-") + std::to_string(::getpid())));
   ASSERT_FALSE(md.ok());
   EXPECT_NE(md.error().message.find("schema"), std::string::npos) << md.error().message;
   std::filesystem::remove(bad);
@@ -208,7 +219,8 @@ TEST(BenchReport, ALossSweepGetsItsChapterAndSentencesFromItsNumbers) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
   const auto fixture =
       std::filesystem::path(CHAT_SOURCE_DIR) / "tests" / "fixtures" / "sweep_results.json";
-  const auto out = std::filesystem::temp_directory_path() / "chat_bench_report_sweep_test";
+  const auto out = std::filesystem::temp_directory_path() /
+                   (std::string("chat_bench_report_sweep_test-") + std::to_string(::getpid()));
   std::filesystem::remove_all(out);
   auto md = render_report({fixture}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;

@@ -1,5 +1,6 @@
 // The results document: JSON round trip, envelope validation, CSV and the summary table.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -100,7 +101,8 @@ TEST(BenchResults, RejectsForeignOrNewerDocuments) {
 }
 
 TEST(BenchResults, SaveAndLoadFiles) {
-  const auto dir = std::filesystem::temp_directory_path() / "chat_bench_results_test";
+  const auto dir = std::filesystem::temp_directory_path() /
+                   (std::string("chat_bench_results_test-") + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const ResultsDocument doc = sample_document();
   ASSERT_TRUE(save_document(doc, dir).ok());
