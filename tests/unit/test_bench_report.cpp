@@ -1,6 +1,8 @@
 // `chat report` on the committed fixture: the Markdown and every plot appear.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,6 +13,11 @@
 
 namespace chat::bench {
 namespace {
+
+// Per process: other checkouts on this machine run the same tests at the same time.
+std::filesystem::path unique_temp(const std::string& name) {
+  return std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "_" + name);
+}
 
 const std::filesystem::path kFixture =
     std::filesystem::path(CHAT_SOURCE_DIR) / "tests" / "fixtures" / "bench_results.json";
@@ -27,7 +34,7 @@ std::string read_all(const std::filesystem::path& path) {
 
 TEST(BenchReport, FixtureRendersMarkdownAndEveryPlot) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
-  const auto out = std::filesystem::temp_directory_path() / "chat_bench_report_test";
+  const auto out = unique_temp("chat_bench_report_test");
   std::filesystem::remove_all(out);
   auto md = render_report({kFixture}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -63,9 +70,9 @@ TEST(BenchReport, MergesFilesAndReadsVersionOne) {
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(read_all(kFixture));
   j["schema_version"] = 1;
   for (auto& run : j["runs"]) run.erase("phase");
-  const auto v1 = std::filesystem::temp_directory_path() / "chat_bench_report_v1.json";
+  const auto v1 = unique_temp("chat_bench_report_v1.json");
   std::ofstream(v1) << j.dump(2);
-  const auto out = std::filesystem::temp_directory_path() / "chat_bench_report_merge";
+  const auto out = unique_temp("chat_bench_report_merge");
   std::filesystem::remove_all(out);
   auto md = render_report({kFixture, v1}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -85,7 +92,7 @@ TEST(BenchReport, MergesFilesAndReadsVersionOne) {
 std::filesystem::path write_runs(const std::string& name, const nlohmann::ordered_json& runs) {
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(read_all(kFixture));
   j["runs"] = runs;
-  const auto path = std::filesystem::temp_directory_path() / (name + ".json");
+  const auto path = unique_temp(name + ".json");
   std::ofstream(path) << j.dump(2);
   return path;
 }
@@ -120,7 +127,7 @@ TEST(BenchReport, AnRttOnlyRunGetsOnlyWhatItMeasured) {
   for (const auto& r : all["runs"])
     if (r["scenario"] == "rtt" && !r.contains("phase")) runs.push_back(r);
   const auto input = write_runs("chat_report_rtt_only", runs);
-  const auto out = std::filesystem::temp_directory_path() / "chat_report_rtt_only";
+  const auto out = unique_temp("chat_report_rtt_only");
   std::filesystem::remove_all(out);
   auto md = render_report({input}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -164,7 +171,7 @@ TEST(BenchReport, ConclusionsStateTheirRangeAndTheirNoise) {
   runs.push_back(run("fanout", "udp", {{"clients", 1000}, {"messages", 3}},
                      {{"deliveries_per_s", 325664.1}, {"p50_us", 1514143.7}}));
   const auto input = write_runs("chat_report_claims", runs);
-  const auto out = std::filesystem::temp_directory_path() / "chat_report_claims";
+  const auto out = unique_temp("chat_report_claims");
   std::filesystem::remove_all(out);
   auto md = render_report({input}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -188,9 +195,9 @@ TEST(BenchReport, ConclusionsStateTheirRangeAndTheirNoise) {
 }
 
 TEST(BenchReport, RejectsNonResultsInput) {
-  const auto bad = std::filesystem::temp_directory_path() / "chat_bench_not_results.json";
+  const auto bad = unique_temp("chat_bench_not_results.json");
   std::ofstream(bad) << R"({"hello": 1})";
-  auto md = render_report({bad}, std::filesystem::temp_directory_path() / "chat_bench_bad_out");
+  auto md = render_report({bad}, unique_temp("chat_bench_bad_out"));
   ASSERT_FALSE(md.ok());
   EXPECT_NE(md.error().message.find("schema"), std::string::npos) << md.error().message;
   std::filesystem::remove(bad);
