@@ -152,11 +152,12 @@ void EnetTransport::service() {
 }
 
 bool EnetTransport::busy() const {
-  for (size_t i = 0; i < host_->peerCount; ++i) {
-    ENetPeer& p = host_->peers[i];
-    if (p.state == ENET_PEER_STATE_DISCONNECTED) continue;
-    if (p.state != ENET_PEER_STATE_CONNECTED || !enet_list_empty(&p.sentReliableCommands) ||
-        !enet_list_empty(&p.outgoingCommands) || !enet_list_empty(&p.acknowledgements))
+  // Only the links we know: scanning every slot of a 4,095-peer host costs more than a round trip.
+  for (const auto& [id, link] : links_) {
+    const ENetPeer* p = link->peer;
+    if (p == nullptr) continue;
+    if (p->state != ENET_PEER_STATE_CONNECTED || !enet_list_empty(&p->sentReliableCommands) ||
+        !enet_list_empty(&p->outgoingCommands) || !enet_list_empty(&p->acknowledgements))
       return true;
   }
   return false;
