@@ -82,6 +82,10 @@ Result<void> EnetTransport::open_host(const ENetAddress* bind, size_t peers) {
   if (host_ == nullptr)
     return make_error(fmt::format("enet: cannot open a host on port {} ({})", config_.port,
                                   net::errno_text(errno)));
+  // ENet reassembles up to 32 MiB per packet by default before we could look at it: a peer may
+  // make it hold no more than one largest frame, and a little over two such frames per link.
+  host_->maximumPacketSize = config_.max_payload + wire::kMaxPayloadOverhead + wire::kHeaderSize;
+  host_->maximumWaitingData = 2 * host_->maximumPacketSize + 1024 * 1024;
   if (config_.socket_buffer > 0) {
     enet_socket_set_option(host_->socket, ENET_SOCKOPT_RCVBUF, config_.socket_buffer);
     enet_socket_set_option(host_->socket, ENET_SOCKOPT_SNDBUF, config_.socket_buffer);
