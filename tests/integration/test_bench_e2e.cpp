@@ -1,15 +1,24 @@
 // End to end: the real `chat bench rtt --count 200` per transport (it starts its own echo server
 // process) writes a valid results document; `chat report` renders it.
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "bench/results.h"
 #include "tests/support/child_process.h"
+#include "transports/transport.h"
 
 namespace chat::bench {
 namespace {
+
+// Per process: other checkouts on this machine run the same tests at the same time.
+std::filesystem::path unique_temp(const std::string& name) {
+  return std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "_" + name);
+}
 
 using chat::testing::ChildProcess;
 using namespace std::chrono_literals;
@@ -18,8 +27,7 @@ class BenchE2e : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(BenchE2e, RttCount200WritesAValidDocument) {
   const std::string transport = GetParam();
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("chat_bench_e2e_" + transport + "-" + std::to_string(::getpid()));
+  const auto dir = unique_temp("chat_bench_e2e_" + transport);
   std::filesystem::remove_all(dir);
   ChildProcess bench({CHAT_BINARY, "bench", "rtt", "--count", "200", "--warmup", "20", "-t",
                       transport, "-s", "64,1024", "-o", dir.string()});
@@ -53,7 +61,35 @@ TEST_P(BenchE2e, RttCount200WritesAValidDocument) {
   std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Wires, BenchE2e, ::testing::Values("tcp", "udp"));
+std::vector<std::string> wires() {
+  std::vector<std::string> out;
+  for (auto name : transport_names()) out.emplace_back(name);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Wires, BenchE2e, ::testing::ValuesIn(wires()),
+                         [](const auto& info) { return info.param; });
+
+TEST(BenchStreamE2e, OneRunReportsEveryWireSideBySide) {
+  const auto dir = unique_temp("chat_bench_stream_e2e");
+  std::filesystem::remove_all(dir);
+  // No -t: every wire the factory knows, one short point each.
+  ChildProcess bench({CHAT_BINARY, "bench", "stream", "-s", "1400", "-d", "0.2", "-r", "2000", "-o",
+                      dir.string()});
+  const auto code = bench.wait_exit(60s);
+  ASSERT_TRUE(code.has_value()) << "bench stream did not finish within 60 s";
+  EXPECT_EQ(*code, 0);
+  auto doc = load_document(dir / "results.json");
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  std::vector<std::string> seen;
+  for (const auto& run : doc->runs) {
+    seen.push_back(run.transport);
+    EXPECT_TRUE(run.note.empty()) << run.transport << ": " << run.note;
+    EXPECT_GT(run.metrics.value("recv_msgs", uint64_t{0}), 0u) << run.transport;
+  }
+  EXPECT_EQ(seen, wires());
+  std::filesystem::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace chat::bench

@@ -1,5 +1,6 @@
 // `chat report` on the committed fixture: the Markdown and every plot appear.
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,6 +13,11 @@
 
 namespace chat::bench {
 namespace {
+
+// Per process: other checkouts on this machine run the same tests at the same time.
+std::filesystem::path unique_temp(const std::string& name) {
+  return std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "_" + name);
+}
 
 const std::filesystem::path kFixture =
     std::filesystem::path(CHAT_SOURCE_DIR) / "tests" / "fixtures" / "bench_results.json";
@@ -28,8 +34,7 @@ std::string read_all(const std::filesystem::path& path) {
 
 TEST(BenchReport, FixtureRendersMarkdownAndEveryPlot) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
-  const auto out = std::filesystem::temp_directory_path() /
-                   (std::string("chat_bench_report_test-") + std::to_string(::getpid()));
+  const auto out = unique_temp("chat_bench_report_test");
   std::filesystem::remove_all(out);
   auto md = render_report({kFixture}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -65,11 +70,9 @@ TEST(BenchReport, MergesFilesAndReadsVersionOne) {
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(read_all(kFixture));
   j["schema_version"] = 1;
   for (auto& run : j["runs"]) run.erase("phase");
-  const auto v1 = std::filesystem::temp_directory_path() /
-                  (std::string("chat_bench_report_v1-") + std::to_string(::getpid()) + ".json");
+  const auto v1 = unique_temp("chat_bench_report_v1.json");
   std::ofstream(v1) << j.dump(2);
-  const auto out = std::filesystem::temp_directory_path() /
-                   (std::string("chat_bench_report_merge-") + std::to_string(::getpid()));
+  const auto out = unique_temp("chat_bench_report_merge");
   std::filesystem::remove_all(out);
   auto md = render_report({kFixture, v1}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -89,8 +92,7 @@ TEST(BenchReport, MergesFilesAndReadsVersionOne) {
 std::filesystem::path write_runs(const std::string& name, const nlohmann::ordered_json& runs) {
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(read_all(kFixture));
   j["runs"] = runs;
-  const auto path =
-      std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()) + ".json");
+  const auto path = unique_temp(name + ".json");
   std::ofstream(path) << j.dump(2);
   return path;
 }
@@ -125,8 +127,7 @@ TEST(BenchReport, AnRttOnlyRunGetsOnlyWhatItMeasured) {
   for (const auto& r : all["runs"])
     if (r["scenario"] == "rtt" && !r.contains("phase")) runs.push_back(r);
   const auto input = write_runs("chat_report_rtt_only", runs);
-  const auto out = std::filesystem::temp_directory_path() /
-                   (std::string("chat_report_rtt_only-") + std::to_string(::getpid()));
+  const auto out = unique_temp("chat_report_rtt_only");
   std::filesystem::remove_all(out);
   auto md = render_report({input}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -170,8 +171,7 @@ TEST(BenchReport, ConclusionsStateTheirRangeAndTheirNoise) {
   runs.push_back(run("fanout", "udp", {{"clients", 1000}, {"messages", 3}},
                      {{"deliveries_per_s", 325664.1}, {"p50_us", 1514143.7}}));
   const auto input = write_runs("chat_report_claims", runs);
-  const auto out = std::filesystem::temp_directory_path() /
-                   (std::string("chat_report_claims-") + std::to_string(::getpid()));
+  const auto out = unique_temp("chat_report_claims");
   std::filesystem::remove_all(out);
   auto md = render_report({input}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;
@@ -196,22 +196,13 @@ TEST(BenchReport, ConclusionsStateTheirRangeAndTheirNoise) {
 }
 
 TEST(BenchReport, RejectsNonResultsInput) {
-  const auto bad = std::filesystem::temp_directory_path() /
-                   (std::string("chat_bench_not_results-") + std::to_string(::getpid()) + ".json");
+  const auto bad = unique_temp("chat_bench_not_results.json");
   std::ofstream(bad) << R"({"hello": 1})";
-  auto md =
-      render_report({bad}, std::filesystem::temp_directory_path() /
-                               (std::string("chat_bench_bad_out-") + std::to_string(::getpid())));
+  auto md = render_report({bad}, unique_temp("chat_bench_bad_out"));
   ASSERT_FALSE(md.ok());
   EXPECT_NE(md.error().message.find("schema"), std::string::npos) << md.error().message;
   std::filesystem::remove(bad);
 }
-
-}  // namespace
-}  // namespace chat::bench
-
-namespace chat::bench {
-namespace {
 
 // A real `chat bench sweep` (loss 0, 1, 5 % × delay 0, 20 ms over the emulated link) renders its
 // chapter: five plots, the table, and summary sentences citing the file's own numbers.
@@ -219,8 +210,7 @@ TEST(BenchReport, ALossSweepGetsItsChapterAndSentencesFromItsNumbers) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
   const auto fixture =
       std::filesystem::path(CHAT_SOURCE_DIR) / "tests" / "fixtures" / "sweep_results.json";
-  const auto out = std::filesystem::temp_directory_path() /
-                   (std::string("chat_bench_report_sweep_test-") + std::to_string(::getpid()));
+  const auto out = unique_temp("chat_bench_report_sweep_test");
   std::filesystem::remove_all(out);
   auto md = render_report({fixture}, out);
   ASSERT_TRUE(md.ok()) << md.error().message;

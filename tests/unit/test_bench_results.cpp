@@ -1,5 +1,6 @@
 // The results document: JSON round trip, envelope validation, CSV and the summary table.
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,6 +10,11 @@
 
 namespace chat::bench {
 namespace {
+
+// Per process: other checkouts on this machine run the same tests at the same time.
+std::filesystem::path unique_temp(const std::string& name) {
+  return std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "_" + name);
+}
 
 ResultsDocument sample_document() {
   ResultsDocument doc = new_document("chat bench rtt --count 10", "quick");
@@ -101,8 +107,7 @@ TEST(BenchResults, RejectsForeignOrNewerDocuments) {
 }
 
 TEST(BenchResults, SaveAndLoadFiles) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   (std::string("chat_bench_results_test-") + std::to_string(::getpid()));
+  const auto dir = unique_temp("chat_bench_results_test");
   std::filesystem::remove_all(dir);
   const ResultsDocument doc = sample_document();
   ASSERT_TRUE(save_document(doc, dir).ok());

@@ -15,9 +15,12 @@
 namespace chat {
 namespace {
 
-// ENet resends, pings and times out only while it is serviced; between socket events this timer
-// does it. Its period bounds how late a resend can be, not the round trip of a delivered message.
-constexpr auto kServicePeriod = std::chrono::milliseconds(10);
+// ENet resends, pings and times out only while it is serviced; between socket events a timer does
+// it: every 10 ms while anything is unacknowledged (it bounds how late a resend can be, not the
+// round trip of a delivered message), and only often enough to ping when every link is idle, so a
+// thousand idle clients in one process do not wake it a hundred thousand times a second.
+constexpr auto kBusyServicePeriod = std::chrono::milliseconds(10);
+constexpr auto kMaxIdleServicePeriod = std::chrono::milliseconds(250);
 constexpr size_t kMaxEventsPerTurn = 4096;  // one busy host cannot starve the rest of the loop
 constexpr size_t kMostPeers = 4095;         // ENet's largest peer id
 
@@ -79,12 +82,16 @@ Result<void> EnetTransport::open_host(const ENetAddress* bind, size_t peers) {
   if (host_ == nullptr)
     return make_error(fmt::format("enet: cannot open a host on port {} ({})", config_.port,
                                   net::errno_text(errno)));
+  // ENet reassembles up to 32 MiB per packet by default before we could look at it: a peer may
+  // make it hold no more than one largest frame, and a little over two such frames per link.
+  host_->maximumPacketSize = config_.max_payload + wire::kMaxPayloadOverhead + wire::kHeaderSize;
+  host_->maximumWaitingData = 2 * host_->maximumPacketSize + 1024 * 1024;
   if (config_.socket_buffer > 0) {
     enet_socket_set_option(host_->socket, ENET_SOCKOPT_RCVBUF, config_.socket_buffer);
     enet_socket_set_option(host_->socket, ENET_SOCKOPT_SNDBUF, config_.socket_buffer);
   }
   loop_.add(host_->socket, EPOLLIN, [this](uint32_t) { service(); });
-  service_timer_ = loop_.run_every(kServicePeriod, [this] { service(); });
+  arm_service_timer();
   return {};
 }
 
@@ -145,6 +152,31 @@ void EnetTransport::service() {
   }
   if (host_) enet_host_flush(host_);
   after_service();
+  arm_service_timer();
+}
+
+bool EnetTransport::busy() const {
+  // Only the links we know: scanning every slot of a 4,095-peer host costs more than a round trip.
+  for (const auto& [id, link] : links_) {
+    const ENetPeer* p = link->peer;
+    if (p == nullptr) continue;
+    if (p->state != ENET_PEER_STATE_CONNECTED || !enet_list_empty(&p->sentReliableCommands) ||
+        !enet_list_empty(&p->outgoingCommands) || !enet_list_empty(&p->acknowledgements))
+      return true;
+  }
+  return false;
+}
+
+void EnetTransport::arm_service_timer() {
+  if (host_ == nullptr) return;
+  if (service_timer_) loop_.cancel(service_timer_);
+  const auto idle =
+      std::min<std::chrono::milliseconds>(config_.heartbeat / 2, kMaxIdleServicePeriod);
+  const auto period = busy() ? kBusyServicePeriod : std::max(idle, kBusyServicePeriod);
+  service_timer_ = loop_.run_after(period, [this] {
+    service_timer_ = 0;
+    service();
+  });
 }
 
 void EnetTransport::after_service() {

@@ -79,6 +79,8 @@ class EnetTransport final : public Transport {
   void handle_join(Link& link, const wire::Frame& f);
   void drop(Link& link, DownReason reason, const std::string& why);
   void after_service();
+  bool busy() const;  // anything unacknowledged, queued, or a handshake under way
+  void arm_service_timer();
 
   // enet_transport_send.cpp: packets out, closing, queries.
   static void on_packet_freed(ENetPacket* packet);
