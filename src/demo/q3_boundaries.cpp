@@ -23,14 +23,6 @@ namespace {
 
 constexpr size_t kLabBuffer = 1024;  // the lab's BUFFER_SIZE: recv(1024)
 
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
 // A connected TCP pair on loopback (client, server side), blocking, receive timeouts of 2 s.
 bool tcp_pair(net::Fd& client, net::Fd& server) {
   net::Fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -65,14 +65,6 @@ void stamp(char* msg, uint64_t seq) {
   std::memcpy(msg + 8, &t, 8);
 }
 
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
 Json udp_burst(uint64_t count) {
   net::Fd rx(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   sockaddr_in a = loopback(0);

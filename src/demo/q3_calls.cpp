@@ -24,14 +24,6 @@ struct Calls {
   }
 };
 
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
 uint16_t bound_port(int fd) {
   sockaddr_in a{};
   socklen_t len = sizeof a;

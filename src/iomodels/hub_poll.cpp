@@ -67,15 +67,7 @@ class PollHub : public ReadyHub {
 }  // namespace
 
 int run_hub_poll(const HubModelOptions& o) {
-  raise_fd_limit_for_model();
-  net::Fd signals = signals_as_fd();
-  Result<net::Fd> listener = listen_for_model(o, "poll(2)", false);
-  if (!listener) {
-    fmt::print(stderr, "chat: {}\n", listener.error().message);
-    return 1;
-  }
-  auto hub = std::make_unique<PollHub>(o, std::move(*listener), std::move(signals));
-  return hub->run();
+  return run_ready_hub<PollHub>(o, "poll(2)");
 }
 
 }  // namespace chat::iomodels

@@ -100,15 +100,7 @@ class SelectHub : public ReadyHub {
 }  // namespace
 
 int run_hub_select(const HubModelOptions& o) {
-  raise_fd_limit_for_model();
-  net::Fd signals = signals_as_fd();
-  Result<net::Fd> listener = listen_for_model(o, "select(2)", false);
-  if (!listener) {
-    fmt::print(stderr, "chat: {}\n", listener.error().message);
-    return 1;
-  }
-  auto hub = std::make_unique<SelectHub>(o, std::move(*listener), std::move(signals));
-  return hub->run();
+  return run_ready_hub<SelectHub>(o, "select(2)");
 }
 
 }  // namespace chat::iomodels

@@ -5,7 +5,10 @@
 // ready (hub_select.cpp, hub_poll.cpp), so the two can be read side by side.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "src/iomodels/hub_core.h"
 #include "src/iomodels/hub_models.h"
@@ -43,5 +46,19 @@ class ReadyHub {
   std::map<int, uint64_t> silent_;
   char buffer_[64 * 1024];
 };
+
+// Serves a ReadyHub model (`Hub`) until SIGINT/SIGTERM: the entry point each model's file exports.
+template <class Hub>
+int run_ready_hub(const HubModelOptions& o, const char* what) {
+  raise_fd_limit_for_model();
+  net::Fd signals = signals_as_fd();
+  Result<net::Fd> listener = listen_for_model(o, what, false);
+  if (!listener) {
+    fmt::print(stderr, "chat: {}\n", listener.error().message);
+    return 1;
+  }
+  auto hub = std::make_unique<Hub>(o, std::move(*listener), std::move(signals));
+  return hub->run();
+}
 
 }  // namespace chat::iomodels
