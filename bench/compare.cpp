@@ -25,9 +25,11 @@ RunRecord missing(const std::string& scenario, const std::string& tool,
   return r;
 }
 
-// sockperf prints one-way latency (round trip / 2); we report round trips.
+// sockperf prints one-way latency (round trip / 2); we report round trips. `spin`: the client's
+// socket is non-blocking and its receive loop retries at once — sockperf's own busy-poll (this
+// sockperf has no --busy-poll flag; --nonblocked is what spins).
 RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size_t size,
-                       double duration_s, const Placement& placement) {
+                       double duration_s, const Placement& placement, bool spin = false) {
   if (!program_in_path("sockperf"))
     return missing("rtt", "sockperf", transport, "sockperf is not installed");
   const uint16_t port = free_loopback_port(transport == "udp");
@@ -43,13 +45,17 @@ RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size
     server.push_back("--tcp");
     client.push_back("--tcp");
   }
+  if (spin) client.push_back("--nonblocked");
   // Logs named per run (the port is new each time): a round must never read the last one's output.
   const auto slog = dir / fmt::format("sockperf-server-{}-{}.log", transport, port);
   RunRecord r;
   r.scenario = "rtt";
   r.tool = "sockperf";
   r.transport = transport;
-  r.params = Json{{"size", size}, {"duration_s", duration_s}, {"placement", placement.describe()}};
+  r.params = Json{{"size", size},
+                  {"duration_s", duration_s},
+                  {"busy_poll", spin},
+                  {"placement", placement.describe()}};
   auto srv = Subprocess::spawn(pinned(server, placement.server_cpu), slog, slog);
   if (!srv) return missing("rtt", "sockperf", transport, srv.error().message);
   // sockperf says it is ready when its receive loop starts ("... to block on socket(s)").
@@ -236,6 +242,11 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
       spun->front().note = "chat client busy-polls (spins) instead of sleeping: no ratio, context";
       add(*spun);
     }
+    progress.show(fmt::format("compare: sockperf {} spinning ...", transport));
+    RunRecord their_spin = sockperf_rtt(scratch, transport, 64, o.duration_s, ro.placement, true);
+    if (their_spin.note.empty())
+      their_spin.note = "sockperf --nonblocked: its client spins too; no ratio, context";
+    runs.push_back(their_spin);
     for (auto it = ratios.end() - 2; it != ratios.end(); ++it)
       if (it->note.empty() && ours_rounds.size() > 1)
         it->note = fmt::format("medians of {} alternating rounds each; both tools {}",

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "bench/bench_client.h"
+#include "bench/proc_stats.h"
 #include "bench/text_link.h"
 #include "src/util/clock.h"
 
@@ -42,12 +43,20 @@ struct FanoutPoint {
   double elapsed_s = 0;
   double connect_s = 0;
   Histogram latency;
+  Histogram reach_all;  // per round: first send to the round's last delivery
+  uint64_t hub_rss_idle_kib = 0;
+  uint64_t hub_rss_joined_kib = 0;
+  uint64_t hub_rss_end_kib = 0;
+  double hub_cpu_s = -1;        // during the rounds
+  double generator_cpu_s = -1;  // this process, during the rounds
+  double rounds_wall_s = 0;
   std::string error;
 };
 
 FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, const HostPort& hub,
-                        size_t n, Progress& progress) {
+                        size_t n, pid_t hub_pid, Progress& progress) {
   FanoutPoint out;
+  if (hub_pid > 0) out.hub_rss_idle_kib = resident_kib(hub_pid);
   net::EventLoop loop;
   const size_t m = o.messages;
   const size_t size = std::max(o.size, kTextHeader);
@@ -74,16 +83,22 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
     }
   }
 
-  // Accounting state, all indexed by receiver * n + sender.
-  std::vector<uint64_t> seen_bits((n * n * m + 63) / 64, 0);
-  std::vector<int64_t> last_seq(n * n, -1);
+  // Accounting state, all indexed by receiver * senders + sender. In broadcast mode only member 0
+  // sends, so the state grows with n, not n²: 10,000 members stay a few megabytes.
+  const size_t senders = o.broadcast ? 1 : n;
+  std::vector<uint64_t> seen_bits((n * senders * m + 63) / 64, 0);
+  // One message per sender cannot arrive out of order: no need for n² sequence slots.
+  std::vector<int64_t> last_seq(m > 1 ? n * senders : 0, -1);
   std::vector<uint64_t> round_seen(m, 0);
   std::vector<uint64_t> round_sent_at(m, 0);
   std::vector<bool> round_closed(m, false);
-  const uint64_t per_round = static_cast<uint64_t>(n) * (n - 1);
+  const uint64_t per_round = static_cast<uint64_t>(senders) * (n - 1);
   out.expected = per_round * m;
+  // A broadcast is timed alone: the next leaves once the last one reached everybody.
   const size_t window =
-      std::clamp<size_t>(o.max_inflight_deliveries / std::max<uint64_t>(per_round, 1), 1, 8);
+      o.broadcast
+          ? 1
+          : std::clamp<size_t>(o.max_inflight_deliveries / std::max<uint64_t>(per_round, 1), 1, 8);
   size_t next_round = 0;
   size_t oldest_open = 0;
   uint64_t first_send = 0;
@@ -101,7 +116,7 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
     const uint64_t t = now_ns();
     if (first_send == 0) first_send = t;
     round_sent_at[r] = t;
-    for (size_t i = 0; i < n; ++i)
+    for (size_t i = 0; i < senders; ++i)
       members[i].send(
           make_text_payload(static_cast<uint32_t>(i), static_cast<uint32_t>(r), now_ns(), size));
   };
@@ -114,12 +129,12 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
   auto on_delivery = [&](size_t receiver, std::string_view line) {
     last_activity = now_ns();
     auto p = parse_text_payload(line);
-    if (!measuring || !p || p->sender >= n || p->seq >= m || p->sender == receiver) {
+    if (!measuring || !p || p->sender >= senders || p->seq >= m || p->sender == receiver) {
       ++out.foreign;
       return;
     }
     const uint64_t now = now_ns();
-    const size_t link = receiver * n + p->sender;
+    const size_t link = receiver * senders + p->sender;
     const uint64_t bit = static_cast<uint64_t>(link) * m + p->seq;
     if (seen_bits[bit >> 6] >> (bit & 63) & 1) {
       ++out.duplicates;
@@ -129,10 +144,13 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
     ++out.seen;
     last_delivery = now;
     out.latency.record(now > p->ns ? now - p->ns : 0);
-    if (static_cast<int64_t>(p->seq) != last_seq[link] + 1) ++out.out_of_order;
-    last_seq[link] = std::max<int64_t>(last_seq[link], p->seq);
+    if (!last_seq.empty()) {
+      if (static_cast<int64_t>(p->seq) != last_seq[link] + 1) ++out.out_of_order;
+      last_seq[link] = std::max<int64_t>(last_seq[link], p->seq);
+    }
     if (++round_seen[p->seq] == per_round && !round_closed[p->seq]) {
       round_closed[p->seq] = true;
+      out.reach_all.record(now - round_sent_at[p->seq]);
       advance();
     }
   };
@@ -198,9 +216,13 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
   loop.cancel(settle);
   loop.cancel(settle_cap);
   out.foreign = 0;
+  if (hub_pid > 0) out.hub_rss_joined_kib = resident_kib(hub_pid);
 
   // Phase 3: the rounds.
   measuring = true;
+  const double hub_cpu0 = hub_pid > 0 ? cpu_seconds(hub_pid) : -1;
+  const double gen_cpu0 = cpu_seconds(::getpid());
+  const uint64_t rounds_t0 = now_ns();
   const uint64_t round_timeout = static_cast<uint64_t>(o.round_timeout_s * 1e9);
   const uint64_t cap = static_cast<uint64_t>(o.max_seconds * 1e9);
   const auto watchdog = loop.run_every(std::chrono::milliseconds(20), [&] {
@@ -224,6 +246,10 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
   advance();
   if (!finished) loop.run();
   loop.cancel(watchdog);
+  out.rounds_wall_s = static_cast<double>(now_ns() - rounds_t0) / 1e9;
+  if (hub_cpu0 >= 0) out.hub_cpu_s = cpu_seconds(hub_pid) - hub_cpu0;
+  out.generator_cpu_s = cpu_seconds(::getpid()) - gen_cpu0;
+  if (hub_pid > 0) out.hub_rss_end_kib = resident_kib(hub_pid);
   out.elapsed_s =
       last_delivery > first_send ? static_cast<double>(last_delivery - first_send) / 1e9 : 0.0;
   for (auto& mb : members) {
@@ -236,6 +262,26 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
   for (auto& mb : members)
     if (mb.text) mb.text->close();
   return out;
+}
+
+// What the hub and the load generator spent: memory per member says what a room costs; CPU over
+// wall time says which side was saturated (a generator near 100 % measures itself, not the hub).
+void add_cost_metrics(Json& m, const FanoutPoint& p, size_t n) {
+  if (p.reach_all.count() > 0) {
+    m["reach_all_p50_us"] = static_cast<double>(p.reach_all.percentile(50)) / 1e3;
+    m["reach_all_p99_us"] = static_cast<double>(p.reach_all.percentile(99)) / 1e3;
+  }
+  if (p.hub_rss_joined_kib > 0) {
+    m["hub_rss_kib"] = p.hub_rss_end_kib;
+    const double grown =
+        static_cast<double>(p.hub_rss_joined_kib) - static_cast<double>(p.hub_rss_idle_kib);
+    m["hub_rss_per_member_b"] = grown * 1024.0 / static_cast<double>(n);
+  }
+  if (p.rounds_wall_s > 0) {
+    if (p.hub_cpu_s >= 0) m["hub_cpu_pct"] = 100.0 * p.hub_cpu_s / p.rounds_wall_s;
+    if (p.generator_cpu_s >= 0)
+      m["generator_cpu_pct"] = 100.0 * p.generator_cpu_s / p.rounds_wall_s;
+  }
 }
 
 }  // namespace
@@ -256,6 +302,7 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
                       {"messages", o.messages},
                       {"size", std::max(o.size, kTextHeader)},
                       {"text", o.text},
+                      {"broadcast", o.broadcast},
                       {"hub", o.target.empty() ? "chat server --mode hub" : o.target}};
       if (n < 2) continue;
       if (n + 64 > fd_limit) {
@@ -278,7 +325,7 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
       }
       progress.show(fmt::format("fanout {} {} clients ...", transport, n));
       const PathProbe probe(o.path.get());
-      auto p = fanout_once(o, transport, hub, n, progress);
+      auto p = fanout_once(o, transport, hub, n, server.process.pid(), progress);
       if (server.process.pid() > 0) server.process.stop();
       r.metrics = Json{{"expected", p.expected},
                        {"seen", p.seen},
@@ -291,6 +338,7 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
                        {"deliveries_per_s", p.elapsed_s > 0 ? p.seen / p.elapsed_s : 0.0}};
       const Json latency = latency_json(p.latency);  // named: items() of a temporary dangles
       for (const auto& [k, v] : latency.items()) r.metrics[k] = v;
+      add_cost_metrics(r.metrics, p, n);
       r.note = p.error;
       probe.stamp(r);
       runs.push_back(std::move(r));

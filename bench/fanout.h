@@ -9,6 +9,11 @@
 // for: expected = N·(N-1)·M; seen, duplicates and (per sender) out-of-order arrivals are counted
 // from a bitmap of (receiver, sender, seq). Latency per delivery is receive time minus the send
 // timestamp in the payload (one clock: loopback only).
+//
+// --broadcast: only member 0 sends, one message at a time, so each round times one broadcast
+// reaching the whole room (reach_all_p50/p99) and the accounting grows with N instead of N² — the
+// mode for 10,000 members. Every run also reports the hub's resident memory per member and the CPU
+// share of the hub and of this load generator (one thread: near 100 % it is the bottleneck).
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +30,7 @@ struct FanoutOptions {
   size_t messages = 10;          // per client
   size_t size = 64;              // message text bytes (at least the 34-byte header)
   bool text = false;             // plain-text line clients instead of framed ones (TCP only)
+  bool broadcast = false;        // only one member sends; each message is timed reaching all
   std::string target;            // HOST:PORT of a running hub; empty: start ours
   std::string tool = "chat";     // what the hub is, for the results ("ncat" for ncat --chat)
   double round_timeout_s = 2.0;  // give up on a round's missing deliveries after this

@@ -102,6 +102,8 @@ void register_fanout(CLI::App* bench, int& exit_code) {
       ->check(cli::number_in(34, 1 << 20))
       ->capture_default_str();
   app->add_flag("--text", o->text, "plain-text line clients (TCP), as nc would be");
+  app->add_flag("--broadcast", o->broadcast,
+                "one member sends, the others receive: times one message reaching the room");
   app->add_option("--target", o->target, "HOST:PORT of a running hub, e.g. ncat --chat (any host)");
   app->add_option("--hub-name", o->tool, "what the target hub is, for the results")
       ->capture_default_str();

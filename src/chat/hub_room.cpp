@@ -7,6 +7,15 @@
 #include "src/wire/text_codec.h"
 
 namespace chat {
+namespace {
+
+// Past this many members an arrival or departure is no longer told to everyone: n joins would
+// cost n²/2 notices (5·10^7 at 10,000 members), more than the room's own traffic.
+constexpr size_t kAnnounceUpTo = 1000;
+// The welcome names this many of the others at most; a long list would outgrow a datagram.
+constexpr size_t kWelcomeNames = 20;
+
+}  // namespace
 
 std::string HubRoom::unique_name(std::string wanted) const {
   // Names reach every terminal in the room, so they are neutralised like any text.
@@ -27,7 +36,13 @@ std::string HubRoom::unique_name(std::string wanted) const {
 void HubRoom::on_peer_up(const PeerInfo& peer) {
   const std::string name = unique_name(peer.name);
   std::string others;
-  for (const auto& [id, n] : names_) others += (others.empty() ? "" : ", ") + n;
+  size_t listed = 0;
+  for (const auto& [id, n] : names_) {
+    if (listed++ == kWelcomeNames) break;
+    others += (others.empty() ? "" : ", ") + n;
+  }
+  if (names_.size() > kWelcomeNames)
+    others += fmt::format(" and {} more", names_.size() - kWelcomeNames);
   names_[peer.id] = name;
   spdlog::info("{} joined from {}{} ({} in the room)", name, peer.address,
                peer.text ? " (plain text)" : "", names_.size());
@@ -35,8 +50,9 @@ void HubRoom::on_peer_up(const PeerInfo& peer) {
   (void)transport_.send(peer.id, Message::notice(fmt::format("welcome {}{}{} ({} here)", name,
                                                              others.empty() ? "" : "; with ",
                                                              others, names_.size())));
-  transport_.broadcast(Message::notice(fmt::format("{} joined ({} here)", name, names_.size())),
-                       peer.id);
+  if (names_.size() <= kAnnounceUpTo)
+    transport_.broadcast(Message::notice(fmt::format("{} joined ({} here)", name, names_.size())),
+                         peer.id);
 }
 
 void HubRoom::on_message(PeerId peer, Message&& message) {
@@ -135,6 +151,7 @@ void HubRoom::on_peer_down(PeerId peer, DownReason reason, const std::string& wh
       break;
   }
   spdlog::info("{}; {} in the room", departure_words(name, reason, why), names_.size());
+  if (names_.size() >= kAnnounceUpTo) return;
   transport_.broadcast(Message::notice(fmt::format("{} ({} here)", what, names_.size())));
 }
 

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -12,9 +14,25 @@ namespace chat::net {
 
 using Clock = std::chrono::steady_clock;
 
-EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+namespace {
+
+// Watches carry a generation >= 1 in the upper half, so an all-zero tag is free for the timerfd.
+constexpr uint64_t kTimerTag = 0;
+
+}  // namespace
+
+EventLoop::EventLoop()
+    : epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+      timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
   // Construction failing means the process cannot work at all; this is the one throw.
   if (!epoll_.valid()) throw std::runtime_error(std::string("epoll_create1: ") + strerror(errno));
+  if (!timer_fd_.valid())
+    throw std::runtime_error(std::string("timerfd_create: ") + strerror(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTimerTag;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, timer_fd_.get(), &ev) != 0)
+    throw std::runtime_error(std::string("epoll_ctl ADD timerfd: ") + strerror(errno));
 }
 
 EventLoop::~EventLoop() = default;
@@ -80,15 +98,22 @@ void EventLoop::on_signals(std::function<void(int)> fn) {
   });
 }
 
-int EventLoop::next_timeout_ms() const {
+int EventLoop::prepare_wait() {
+  // Cancelled entries are dropped here, lazily: their ids are gone from timers_.
+  while (!timer_queue_.empty() && !timers_.count(timer_queue_.begin()->second))
+    timer_queue_.erase(timer_queue_.begin());
   if (!deferred_.empty()) return 0;
-  // Skip cancelled entries lazily: their ids are gone from timers_.
-  for (const auto& [when, id] : timer_queue_) {
-    if (!timers_.count(id)) continue;
-    const auto left = when - Clock::now();
-    if (left <= Duration::zero()) return 0;
-    // Round up so a timer never fires early and we never spin on a sub-millisecond remainder.
-    return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+  if (timer_queue_.empty()) return -1;  // a timerfd armed for a cancelled timer wakes us once
+  const auto when = timer_queue_.begin()->first;
+  if (when <= Clock::now()) return 0;
+  if (when != armed_for_) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch());
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(ns.count() / 1'000'000'000);
+    spec.it_value.tv_nsec = static_cast<long>(ns.count() % 1'000'000'000);
+    // steady_clock is CLOCK_MONOTONIC on Linux, so its time points are the timerfd's.
+    if (::timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) return 1;
+    armed_for_ = when;
   }
   return -1;
 }
@@ -125,11 +150,17 @@ void EventLoop::run() {
   running_ = true;
   std::vector<epoll_event> events(64);
   while (running_) {
-    const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()),
-                               next_timeout_ms());
+    const int n =
+        ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), prepare_wait());
     if (n < 0 && errno != EINTR)
       throw std::runtime_error(std::string("epoll_wait: ") + strerror(errno));
     for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == kTimerTag) {
+        uint64_t expirations = 0;
+        (void)!::read(timer_fd_.get(), &expirations, sizeof expirations);
+        armed_for_ = Clock::time_point::max();
+        continue;
+      }
       const int fd = static_cast<int>(events[i].data.u64 & 0xFFFFFFFF);
       const uint64_t gen = events[i].data.u64 >> 32;
       auto it = watches_.find(fd);

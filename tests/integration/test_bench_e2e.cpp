@@ -67,6 +67,30 @@ std::vector<std::string> wires() {
   return out;
 }
 
+TEST_P(BenchE2e, FanoutBroadcastAccountsForEveryDelivery) {
+  const std::string transport = GetParam();
+  const auto dir = unique_temp("chat_bench_fanout_" + transport);
+  std::filesystem::remove_all(dir);
+  ChildProcess bench({CHAT_BINARY, "bench", "fanout", "--broadcast", "-c", "200", "-m", "3", "-t",
+                      transport, "-o", dir.string()});
+  const auto code = bench.wait_exit(60s);
+  ASSERT_TRUE(code.has_value()) << "bench fanout did not finish within 60 s";
+  EXPECT_EQ(*code, 0);
+  auto doc = load_document(dir / "results.json");
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  ASSERT_EQ(doc->runs.size(), 1u);
+  const auto& m = doc->runs[0].metrics;
+  EXPECT_TRUE(doc->runs[0].note.empty()) << doc->runs[0].note;
+  EXPECT_EQ(m.value("expected", uint64_t{0}), 199u * 3u);
+  EXPECT_EQ(m.value("seen", uint64_t{0}), 199u * 3u);
+  EXPECT_EQ(m.value("duplicates", uint64_t{1}), 0u);
+  EXPECT_GT(m.value("reach_all_p50_us", 0.0), 0.0);
+  EXPECT_LE(m.value("reach_all_p50_us", 0.0), m.value("reach_all_p99_us", 0.0));
+  EXPECT_GT(m.value("hub_rss_kib", uint64_t{0}), 0u);
+  EXPECT_TRUE(m.contains("generator_cpu_pct"));
+  std::filesystem::remove_all(dir);
+}
+
 INSTANTIATE_TEST_SUITE_P(Wires, BenchE2e, ::testing::ValuesIn(wires()),
                          [](const auto& info) { return info.param; });
 

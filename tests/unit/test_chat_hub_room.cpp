@@ -28,6 +28,19 @@ TEST_F(HubRoomTest, WelcomesAndAnnouncesWithTheRoomSize) {
             (std::vector<std::string>{"*** welcome bob; with alice (2 here)"}));
 }
 
+TEST_F(HubRoomTest, ALargeRoomStopsAnnouncingArrivalsAndShortensTheWelcome) {
+  for (PeerId id = 1; id <= 1000; ++id) transport_.connect(id, "m" + std::to_string(id));
+  EXPECT_THAT(transport_.lines_to(1), Contains("*** m1000 joined (1000 here)"));
+  transport_.sent.clear();
+  transport_.connect(1001, "late");
+  EXPECT_TRUE(transport_.lines_to(1).empty());
+  const auto welcome = transport_.lines_to(1001);
+  ASSERT_EQ(welcome.size(), 1u);
+  EXPECT_NE(welcome[0].find("m20 and 980 more (1001 here)"), std::string::npos) << welcome[0];
+  transport_.say(1001, "hello");
+  EXPECT_EQ(transport_.lines_to(1), (std::vector<std::string>{"late: hello"}));
+}
+
 TEST_F(HubRoomTest, RelaysToEveryoneButTheSenderLabelledWithTheName) {
   transport_.connect(1, "alice");
   transport_.connect(2, "bob");

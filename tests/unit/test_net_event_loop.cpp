@@ -33,6 +33,26 @@ TEST(EventLoop, RepeatingTimerCanCancelItself) {
   EXPECT_EQ(n, 3);
 }
 
+TEST(EventLoop, AnEarlierTimerAddedWhileWaitingIsHonouredAndNoneFiresEarly) {
+  EventLoop loop;
+  std::vector<int> order;
+  const auto start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration fired_after{};
+  // The loop sleeps towards the 2 s timer; one added later for sooner must wake it first. A loop
+  // that overslept would run both in one batch.
+  loop.run_after(2s, [&] { order.push_back(2); });
+  loop.run_after(5ms, [&] {
+    loop.run_after(3ms, [&] {
+      fired_after = std::chrono::steady_clock::now() - start;
+      order.push_back(1);
+      loop.stop();
+    });
+  });
+  loop.run();
+  EXPECT_EQ(order, (std::vector<int>{1}));
+  EXPECT_GE(fired_after, 8ms);
+}
+
 TEST(EventLoop, DeliversReadinessAndAHandlerMayRemoveItself) {
   EventLoop loop;
   int sv[2];
