@@ -41,6 +41,13 @@ STYLE = {"tcp": dict(color="tab:blue"), "udp": dict(color="tab:orange"),
          "enet": dict(color="tab:green")}
 # The wires plotted and summarised, in the order the transport factory lists them.
 WIRES = ("tcp", "udp", "enet")
+
+
+def wire_label(wire):
+    """How prose and legends spell a wire: TCP, UDP, ENet."""
+    return {"enet": "ENet"}.get(wire, wire.upper())
+
+
 ANCHOR_COLOR = "tab:gray"
 UNITS = {"p50_us": "µs", "p99_us": "µs", "recv_mbps": "Mbit/s",
          "deliveries_per_s": "deliveries/s"}
@@ -250,7 +257,7 @@ def plot_rtt(docs, out_dir):
                                       ("p999_us", ":^", "p99.9")):
                 xs, ys, _ = grouped((r["params"]["size"], num(r["metrics"], key)) for r in mine)
                 if xs:
-                    who = wire.upper() if tool == "chat" else f"{tool} {wire.upper()}"
+                    who = wire_label(wire) if tool == "chat" else f"{tool} {wire_label(wire)}"
                     ax.plot(xs, ys, style, label=f"{who} {label}", **STYLE.get(wire, {}))
     if runs:
         size_axis(ax, {r["params"]["size"] for r in runs})
@@ -279,9 +286,9 @@ def plot_stream(docs, out_dir):
         if not mine:
             continue
         xs, ys, _ = grouped((r["params"]["size"], r["metrics"]["recv_mbps"]) for r in mine)
-        ax.plot(xs, ys, "-o", label=f"{wire.upper()} received (goodput)", **STYLE.get(wire, {}))
+        ax.plot(xs, ys, "-o", label=f"{wire_label(wire)} received (goodput)", **STYLE.get(wire, {}))
         sx, sy, _ = grouped((r["params"]["size"], num(r["metrics"], "send_mbps")) for r in mine)
-        ax.plot(sx, sy, ":", label=f"{wire.upper()} sent", alpha=0.6, **STYLE.get(wire, {}))
+        ax.plot(sx, sy, ":", label=f"{wire_label(wire)} sent", alpha=0.6, **STYLE.get(wire, {}))
         # Name the loss where it happened: the gap between sent and received is what UDP dropped.
         for r in mine:
             loss = num(r["metrics"], "loss_pct")
@@ -376,7 +383,7 @@ def plot_fanout(docs, out_dir):
 
     for tool, wire, text, one_sender in sorted({key(r) for r in runs}):
         mine = [r for r in runs if key(r) == (tool, wire, text, one_sender)]
-        label = ("chat hub" if tool == "chat" else f"{tool} hub") + f", {wire.upper()}" + \
+        label = ("chat hub" if tool == "chat" else f"{tool} hub") + f", {wire_label(wire)}" + \
             (" text clients" if text else "") + (", one sender" if one_sender else "")
         marker = "--D" if text else (":s" if one_sender else "-o")
         xs, ys, _ = grouped((r["params"]["clients"], r["metrics"]["deliveries_per_s"])
@@ -446,7 +453,7 @@ def plot_compare(docs, out_dir):
         ax.set_ylim(0, max(vals + [1]) * 1.22)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: count_label(y)))
         what = f["what"].replace(" (lower is better)", "")
-        ax.set_title(f"{what} ({f['wire'].upper()})\n{f['unit']}, {f['better']} is better",
+        ax.set_title(f"{what} ({wire_label(f['wire'])})\n{f['unit']}, {f['better']} is better",
                      fontsize=8)
         if f["ratio"] is None:
             verdict, color = "no ratio: " + (f["note"] or "missing"), "grey"
@@ -535,7 +542,7 @@ def promises(docs):
         for w in WIRES:
             xs, ys, _ = grouped((r["params"].get("size"), r["metrics"]["p50_us"])
                                 for r in rtt if r["transport"] == w)
-            cost.append(f"{w.upper()} {dict(zip(xs, ys))[size]:.1f} µs")
+            cost.append(f"{wire_label(w)} {dict(zip(xs, ys))[size]:.1f} µs")
         text += (f" Where each pays here: the median round trip at {size_words(size)} is "
                  + ", ".join(cost) + " (ENet's acknowledgements and resend timers run in the "
                  "process, not the kernel)")
@@ -545,7 +552,7 @@ def promises(docs):
                        default=None) for w in WIRES}
         if all(best.values()):
             text += ("; the best one-way goodput is " +
-                     ", ".join(f"{w.upper()} {rate_label(b)}" for w, b in best.items()) +
+                     ", ".join(f"{wire_label(w)} {rate_label(b)}" for w, b in best.items()) +
                      " (UDP's figure counts only what arrived, ENet's waits for every "
                      "acknowledgement)")
         text += "."
@@ -582,7 +589,7 @@ def rtt_summary(docs):
     udp_side, tcp_side = side(1), side(-1)
     if noise:
         spread, rounds, wire, size, where, lo, hi = noise
-        head = (f"Run to run, chat's {size_words(size)} {wire.upper()} median moved "
+        head = (f"Run to run, chat's {size_words(size)} {wire_label(wire)} median moved "
                 f"{lo:.1f}–{hi:.1f} µs over {rounds} "
                 f"{'compare rounds' if where == 'compare' else 'merged runs'}, so gaps under "
                 f"{spread:.1f} µs are noise")
@@ -633,7 +640,7 @@ def consistency_summary(docs):
             why = ("parameters that differed: " + ", ".join(
                 f"{k} {same[0]['params'].get(k, '—')} vs {c['params'].get(k, '—')}" for k in diff)
                 if diff else "the same parameters, so this is how much one run varies here")
-            out.append(f"{c['transport'].upper()} {scenario} at {size_words(c['params']['size'])} "
+            out.append(f"{wire_label(c['transport'])} {scenario} at {size_words(c['params']['size'])} "
                        f"measured {words(a)} in its scenario run and {words(b)} in compare ({why}); "
                        f"figures from a single run carry that much uncertainty.")
             break  # one sentence per scenario is enough to show the spread
@@ -654,7 +661,7 @@ def summary(docs):
     if any(best.values()):
         durations = sorted({num(r["params"], "duration_s") for r in stream} - {None})
         runs = f" (one {durations[0]:g} s run per size)" if len(durations) == 1 else ""
-        parts = [f"{w.upper()} {rate_label(b[0])} at {size_words(b[1])}"
+        parts = [f"{wire_label(w)} {rate_label(b[0])} at {size_words(b[1])}"
                  for w, b in best.items() if b]
         out.append("Best goodput at unlimited rate" + runs + ": " + ", ".join(parts) + ".")
 
@@ -712,7 +719,7 @@ def summary(docs):
         clients = sorted({r["params"].get("clients") for r in mine})
         lat = num(slow["metrics"], "p50_us")
         parts.append(
-            f"{wire.upper()} peaked at {count_label(top['metrics']['deliveries_per_s'])} "
+            f"{wire_label(wire)} peaked at {count_label(top['metrics']['deliveries_per_s'])} "
             f"deliveries/s with {top['params'].get('clients', 0):,} clients × "
             f"{top['params'].get('messages', 0):,} messages each (over "
             f"{', '.join(f'{x:,}' for x in clients)} clients)" +
@@ -733,7 +740,7 @@ def summary(docs):
         what = f["what"].replace(" (lower is better)", "")
         if f["ratio"] is None:
             continue  # no number to cite; the compare table names what is missing
-        out.append(f"Against {f['tool']}, {what} ({f['wire'].upper()}): chat "
+        out.append(f"Against {f['tool']}, {what} ({wire_label(f['wire'])}): chat "
                    f"{value_words(f['chat'], f['unit'])} vs {f['tool']} "
                    f"{value_words(f['anchor'], f['unit'])}, ratio {f['ratio']:.2f} (target "
                    f"{f['target']}): **{'met' if f['met'] else 'not met'}**"
