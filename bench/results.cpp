@@ -220,12 +220,11 @@ std::string summary_table(const ResultsDocument& doc) {
       {"rate_trial", {"offered_mps", "recv_mbps", "loss_pct"}},
       {"fanout", {"deliveries_per_s", "p50_us", "p99_us", "seen", "expected"}},
       {"ratio", {"chat", "anchor", "ratio", "met"}},
-      {"sweep", {"delivered_pct", "one_way_p50_us", "one_way_p99_us", "goodput_mbps",
-                 "retransmits"}},
+      {"sweep",
+       {"delivered_pct", "one_way_p50_us", "one_way_p99_us", "goodput_mbps", "retransmits"}},
   };
-  static const std::vector<std::string> kKeyParams = {"size",    "rate_mps", "clients",
-                                                      "messages", "metric",   "loss_pct",
-                                                      "delay_ms"};
+  static const std::vector<std::string> kKeyParams = {"size",   "rate_mps", "clients", "messages",
+                                                      "metric", "loss_pct", "delay_ms"};
   std::ostringstream out;
   out << fmt::format("{:<16} {:<8} {:<4} {:<22} {}\n", "scenario", "tool", "wire", "params",
                      "results");

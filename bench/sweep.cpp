@@ -47,9 +47,10 @@ Result<std::vector<RunRecord>> run_sweep(const SweepOptions& o, Progress& progre
     cc << o.tcp_cc;
     cc.flush();
     if (!cc)
-      return make_error(fmt::format("--tcp-cc {}: not available here (see "
-                                    "/proc/sys/net/ipv4/tcp_available_congestion_control)",
-                                    o.tcp_cc));
+      return make_error(
+          fmt::format("--tcp-cc {}: not available here (see "
+                      "/proc/sys/net/ipv4/tcp_available_congestion_control)",
+                      o.tcp_cc));
   }
   std::string tcp_cc;
   std::ifstream(cc_file) >> tcp_cc;

@@ -39,12 +39,12 @@ struct Spec {
   double reorder = 0;        // probability a packet is held back behind the next `reorder_gap`
   uint32_t reorder_gap = 1;  // packets that overtake a held-back one
   double duplicate = 0;
-  double corrupt = 0;     // one bit flipped past the IP header (the L4 checksum then fails)
-  uint64_t rate_bps = 0;  // bottleneck rate in bit/s; 0: unlimited
+  double corrupt = 0;           // one bit flipped past the IP header (the L4 checksum then fails)
+  uint64_t rate_bps = 0;        // bottleneck rate in bit/s; 0: unlimited
   uint64_t queue_limit = 1000;  // bottleneck queue bound, in `queue_unit`s
   QueueUnit queue_unit = QueueUnit::kPackets;
   Aqm aqm = Aqm::kDropTail;
-  uint32_t mtu = 1500;          // the link's MTU (set on the TUN devices)
+  uint32_t mtu = 1500;           // the link's MTU (set on the TUN devices)
   std::optional<uint64_t> seed;  // unset: a random seed, recorded with the results
 
   // True when the spec changes nothing (the forwarder's fast path).
