@@ -90,6 +90,9 @@ struct TransportConfig {
   // How long a TCP peer may stay silent before we decide it is a text peer that waits to be spoken
   // to (telnet, an idle nc); framed clients send JOIN at once.
   std::chrono::milliseconds sniff_timeout{300};
+  // Server: a TCP peer that has sent nothing at all for this long is closed (0: never). Much longer
+  // than sniff_timeout, since a telnet user waits to be spoken to before typing.
+  std::chrono::milliseconds idle_timeout{60000};
   int socket_buffer = 0;  // SO_RCVBUF/SO_SNDBUF request in bytes; 0 leaves the kernel default
 };
 

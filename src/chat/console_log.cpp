@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "src/wire/text_codec.h"
+
 namespace chat {
 namespace {
 
@@ -20,7 +22,8 @@ class ConsoleSink final : public spdlog::sinks::base_sink<spdlog::details::null_
     formatter_->format(msg, formatted);
     std::string line(formatted.data(), formatted.size());
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    console_.print_error(line);
+    // What a log line quotes may come from the other end: never raw to the terminal.
+    console_.print_error(wire::sanitize_for_terminal(line));
   }
   void flush_() override {}
 

@@ -15,26 +15,63 @@ constexpr size_t kAnnounceUpTo = 1000;
 // The welcome names this many of the others at most; a long list would outgrow a datagram.
 constexpr size_t kWelcomeNames = 20;
 
+// Characters that show nothing or reorder what follows: a name holding one could look exactly
+// like another member's, so they are written out as <U+XXXX>.
+bool is_deceptive(char32_t c) {
+  return (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
+         (c >= 0x2066 && c <= 0x2069) || c == 0xFEFF;
+}
+
 }  // namespace
 
-std::string HubRoom::unique_name(std::string wanted) const {
-  // Names reach every terminal in the room, so they are neutralised like any text.
-  wanted = wire::sanitize_for_terminal(wanted);
+std::string visible_name(std::string_view raw) {
+  // Terminal-safe first, so what follows is valid UTF-8 with no control characters.
+  const std::string safe = wire::sanitize_for_terminal(raw);
+  std::string out;
+  out.reserve(safe.size());
+  for (size_t i = 0; i < safe.size();) {
+    // Every character in the ranges above is three bytes long: E2 80/81 xx or EF BB BF.
+    if (i + 3 <= safe.size() && (static_cast<unsigned char>(safe[i]) & 0xF0) == 0xE0) {
+      const char32_t c = ((static_cast<unsigned char>(safe[i]) & 0x0F) << 12) |
+                         ((static_cast<unsigned char>(safe[i + 1]) & 0x3F) << 6) |
+                         (static_cast<unsigned char>(safe[i + 2]) & 0x3F);
+      if (is_deceptive(c)) {
+        out += fmt::format("<U+{:04X}>", static_cast<uint32_t>(c));
+        i += 3;
+        continue;
+      }
+    }
+    out += safe[i++];
+  }
+  return out;
+}
+
+std::string HubRoom::take_unique_name(std::string_view wanted_raw) {
+  // Names reach every terminal in the room, so they are neutralised like any text, and they are
+  // never longer than a label can carry, so no cut can remove the suffix that tells two apart.
+  std::string wanted = visible_name(wanted_raw);
   if (wanted.empty()) wanted = "anonymous";
-  auto taken = [this](const std::string& n) {
-    for (const auto& [id, name] : names_)
-      if (name == n) return true;
-    return false;
-  };
-  if (!taken(wanted)) return wanted;
-  for (int i = 2;; ++i) {
-    std::string candidate = fmt::format("{}#{}", wanted, i);
-    if (!taken(candidate)) return candidate;
+  wanted.resize(wire::utf8_cut(wanted, wire::kMaxNameLength));
+  if (taken_.insert(wanted).second) return wanted;
+  int& next = next_suffix_.try_emplace(wanted, 2).first->second;
+  for (;; ++next) {
+    const std::string suffix = fmt::format("#{}", next);
+    std::string candidate =
+        wanted.substr(0, wire::utf8_cut(wanted, wire::kMaxNameLength - suffix.size()));
+    candidate += suffix;
+    if (taken_.insert(candidate).second) {
+      ++next;
+      return candidate;
+    }
   }
 }
 
+void HubRoom::release_name(const std::string& name) {
+  taken_.erase(name);
+}
+
 void HubRoom::on_peer_up(const PeerInfo& peer) {
-  const std::string name = unique_name(peer.name);
+  const std::string name = take_unique_name(peer.name);
   std::string others;
   size_t listed = 0;
   for (const auto& [id, n] : names_) {
@@ -111,7 +148,7 @@ void HubRoom::answer(PeerId peer, const ChatCommand& command) {
 
 void HubRoom::rename(PeerId peer, std::string_view wanted) {
   std::string& current = names_[peer];
-  std::string nick = wire::sanitize_for_terminal(wanted);
+  std::string nick = visible_name(wanted);
   if (nick.empty()) {
     (void)transport_.send(
         peer, Message::notice(fmt::format("you are {}; /name NICK chooses another name", current)));
@@ -125,8 +162,8 @@ void HubRoom::rename(PeerId peer, std::string_view wanted) {
   }
   if (nick == current) return;
   const std::string old = current;
-  current.clear();  // so unique_name does not count our own old name as taken
-  current = unique_name(nick);
+  release_name(old);
+  current = take_unique_name(nick);
   spdlog::info("{} is now {}", old, current);
   transport_.broadcast(
       Message::notice(fmt::format("{} is now known as {} ({} here)", old, current, names_.size())));
@@ -137,6 +174,7 @@ void HubRoom::on_peer_down(PeerId peer, DownReason reason, const std::string& wh
   if (it == names_.end()) return;
   const std::string name = it->second;
   names_.erase(it);
+  release_name(name);
   std::string what;
   switch (reason) {
     case DownReason::kLeft:

@@ -30,6 +30,7 @@ struct ServerOptions {
   int expiry_ms = 5000;
   int text_expiry_ms = 300000;
   int text_quiet_ms = 150;
+  int idle_timeout_ms = 60000;
   std::string reply_prefix;
   std::string name;
   size_t high_water = 4 * 1024 * 1024;
@@ -85,6 +86,7 @@ int run_server(const ServerOptions& o) {
   config.expiry = std::chrono::milliseconds(o.expiry_ms);
   config.text_expiry = std::chrono::milliseconds(o.text_expiry_ms);
   config.text_quiet = std::chrono::milliseconds(o.text_quiet_ms);
+  config.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
   config.high_water_bytes = o.high_water;
   config.overflow = o.overflow == "drop" ? OverflowPolicy::kDrop : OverflowPolicy::kDisconnect;
   config.socket_buffer = o.socket_buffer;
@@ -192,6 +194,11 @@ void register_server(CLI::App& root, int& exit_code) {
                   "TCP: bytes a plain-text peer sent without a newline count as one message once "
                   "it has been quiet this long")
       ->check(number_in(1, 60000))
+      ->capture_default_str();
+  app->add_option("--idle-timeout-ms", o->idle_timeout_ms,
+                  "TCP: close a connection that has sent nothing at all for this long (0: never); "
+                  "when descriptors run out the oldest such connection makes room for a new one")
+      ->check(number_in(0, 86400000))
       ->capture_default_str();
   app->add_option("--reply-prefix", o->reply_prefix,
                   "echo: put this before each reply (the course's server said '收到: ')");

@@ -1,6 +1,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+
 #include "src/chat/chat_command.h"
 #include "src/chat/client_session.h"
 #include "src/chat/hub_room.h"
@@ -82,6 +85,68 @@ TEST_F(HubRoomTest, DuplicateAndHostileNamesAreMadeSafe) {
   transport_.say(3, "x\x1b]0;pwned\x07");
   EXPECT_THAT(transport_.lines_to(1), Contains("alice#2: who am i"));
   EXPECT_THAT(transport_.lines_to(1), Contains("^[[31mred: x^[]0;pwned^G"));
+}
+
+TEST_F(HubRoomTest, ANameAtTheLabelLimitKeepsItsSuffix) {
+  // A label carries at most 32 bytes: the suffix must fit inside them or two members look alike.
+  const std::string full(32, 'n');
+  transport_.connect(1, full);
+  transport_.connect(2, full);
+  transport_.connect(3, full + "more");
+  transport_.sent.clear();
+  transport_.say(2, "hi");
+  transport_.say(3, "yo");
+  const std::string second = std::string(30, 'n') + "#2";
+  const std::string third = std::string(30, 'n') + "#3";
+  EXPECT_THAT(transport_.lines_to(1), Contains(second + ": hi"));
+  EXPECT_THAT(transport_.lines_to(1), Contains(third + ": yo"));
+  transport_.sent.clear();
+  transport_.say(1, "/who");
+  EXPECT_EQ(transport_.lines_to(1), (std::vector<std::string>{"*** here: " + full + ", " + second +
+                                                              ", " + third + " (3 here)"}));
+}
+
+TEST_F(HubRoomTest, InvisibleAndDirectionOverrideCharactersAreShownVisibly) {
+  transport_.connect(1, "watcher");
+  transport_.connect(2, "watcher\u200b");
+  transport_.connect(3, "\u202egnp.exe");
+  transport_.connect(4, "a\u2066b\ufeffc\u200fd");
+  transport_.sent.clear();
+  transport_.say(1, "/who");
+  EXPECT_EQ(transport_.lines_to(1),
+            (std::vector<std::string>{"*** here: watcher, watcher<U+200B>, <U+202E>gnp.exe, "
+                                      "a<U+2066>b<U+FEFF>c<U+200F>d (4 here)"}));
+  transport_.say(1, "/name watcher\u200d");
+  EXPECT_THAT(transport_.lines_to(4),
+              Contains("*** watcher is now known as watcher<U+200D> (4 here)"));
+}
+
+TEST_F(HubRoomTest, ThousandsOfJoinsUnderOneNameAllGetDistinctNames) {
+  // Each join once scanned every member for every suffix tried: cubic in the joins. The times are
+  // reported, not checked; the names are.
+  constexpr PeerId kJoins = 2500;
+  const auto join_all = [&](bool same) {
+    MemoryTransport transport;
+    HubRoom room{transport};
+    EXPECT_TRUE(transport.start(room.callbacks()).ok());
+    const auto start = std::chrono::steady_clock::now();
+    for (PeerId id = 1; id <= kJoins; ++id)
+      transport.connect(id, same ? std::string("x") : "m" + std::to_string(id));
+    const auto took = std::chrono::steady_clock::now() - start;
+    transport.sent.clear();
+    transport.say(1, "/who");
+    const auto who = transport.lines_to(1);
+    EXPECT_EQ(who.size(), 1u);
+    if (same && who.size() == 1) {
+      EXPECT_NE(who[0].find("x, x#2, x#3"), std::string::npos);
+      EXPECT_NE(who[0].find(", x#2500 (2500 here)"), std::string::npos);
+    }
+    return std::chrono::duration<double, std::milli>(took).count();
+  };
+  const double same_ms = join_all(true);
+  const double distinct_ms = join_all(false);
+  std::printf("%u joins: %.1f ms under one name, %.1f ms under distinct names\n",
+              static_cast<unsigned>(kJoins), same_ms, distinct_ms);
 }
 
 TEST_F(HubRoomTest, WhoListsTheRoomToTheAskerOnly) {

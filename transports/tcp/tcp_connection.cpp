@@ -40,6 +40,7 @@ void TcpConnection::open(net::EventLoop::IoHandler handler) {
 
 void TcpConnection::close_now() {
   cancel_timer();
+  cancel_idle_timer();
   if (fd_.valid()) stats_.retransmits = retransmits();  // the last word, before TCP_INFO is gone
   if (registered_) loop_.remove(fd_.get());
   registered_ = false;
@@ -59,6 +60,19 @@ void TcpConnection::arm_timer(net::Duration delay, std::function<void()> fn) {
 void TcpConnection::cancel_timer() {
   if (timer_ != 0) loop_.cancel(timer_);
   timer_ = 0;
+}
+
+void TcpConnection::arm_idle_timer(net::Duration delay, std::function<void()> fn) {
+  cancel_idle_timer();
+  idle_timer_ = loop_.run_after(delay, [this, fn = std::move(fn)] {
+    idle_timer_ = 0;
+    fn();
+  });
+}
+
+void TcpConnection::cancel_idle_timer() {
+  if (idle_timer_ != 0) loop_.cancel(idle_timer_);
+  idle_timer_ = 0;
 }
 
 void TcpConnection::update_interest() {

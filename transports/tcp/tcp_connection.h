@@ -77,6 +77,12 @@ class TcpConnection {
   // One timer per link (sniff, join, connect or close deadline); arming cancels the previous one.
   void arm_timer(net::Duration delay, std::function<void()> fn);
   void cancel_timer();
+  // A second timer for the whole life of a link that has not yet sent a byte; closing cancels it.
+  void arm_idle_timer(net::Duration delay, std::function<void()> fn);
+  void cancel_idle_timer();
+  // Whether the peer has ever sent a byte: a silent link is the first to go when fds run out.
+  bool spoken() const { return spoken_; }
+  void mark_spoken() { spoken_ = true; }
 
   // One read into input(). Returns >0 bytes, 0 at EOF, -1 with `err` set. `drained` tells that
   // the read did not fill the room it was offered, so the socket is very likely empty now.
@@ -116,6 +122,8 @@ class TcpConnection {
   uint32_t interest_ = 0;
   uint32_t next_seq_ = 1;
   net::TimerId timer_ = 0;
+  net::TimerId idle_timer_ = 0;
+  bool spoken_ = false;
   net::Buffer input_;
   net::Buffer output_;
   wire::Frame frame_;  // decode target, reused so its payload keeps its capacity

@@ -37,6 +37,10 @@ void TcpTransport::on_readable(TcpConnection& c) {
       on_socket_error(c, err);
       return;
     }
+    if (!c.spoken()) {
+      c.mark_spoken();
+      c.cancel_idle_timer();
+    }
     if (!consume(c)) return;
     budget -= std::min(budget, static_cast<size_t>(n));
     if (budget == 0) return;

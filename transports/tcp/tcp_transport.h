@@ -62,6 +62,7 @@ class TcpTransport final : public Transport {
   Result<void> start_server();
   void on_acceptable();
   void pause_accepting();
+  bool shed_oldest_silent();
   void accept_one(net::Fd fd, const net::SocketAddress& from);
   bool admit_text(TcpConnection& c);
   bool handle_join(TcpConnection& c, const wire::Frame& f);

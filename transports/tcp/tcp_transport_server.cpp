@@ -46,11 +46,27 @@ void TcpTransport::on_acceptable() {
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    // A table full of links that never spoke would lock real clients out until they leave: the
+    // oldest of them makes room for the newcomer, which may be the client someone is waiting for.
+    if (errno == EMFILE || errno == ENFILE) {
+      if (shed_oldest_silent()) continue;
+    }
     spdlog::warn("tcp: accept: {}", net::errno_text(errno));
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
       pause_accepting();
     return;
   }
+}
+
+bool TcpTransport::shed_oldest_silent() {
+  // conns_ is ordered by id, so the first silent one found is the oldest.
+  for (auto& [id, c] : conns_) {
+    if (c->closed() || c->spoken()) continue;
+    spdlog::info("tcp: out of descriptors; closing {}, silent since it connected", c->address());
+    finish(*c);
+    return true;
+  }
+  return false;
 }
 
 void TcpTransport::pause_accepting() {
@@ -72,6 +88,15 @@ void TcpTransport::accept_one(net::Fd fd, const net::SocketAddress& from) {
                                            std::min(config_.max_line, config_.max_payload));
   c->set_state(State::kSniffing);
   open_link(c);
+  if (config_.idle_timeout.count() > 0) {
+    c->arm_idle_timer(config_.idle_timeout, [this, id] {
+      TcpConnection* idle = find(id);
+      if (!idle || idle->closed() || idle->spoken()) return;
+      spdlog::info("tcp: closing {}: sent nothing in {} ms", idle->address(),
+                   config_.idle_timeout.count());
+      finish(*idle);
+    });
+  }
   // telnet and an idle nc wait to be spoken to: silence means a text peer.
   c->arm_timer(config_.sniff_timeout, [this, id] {
     TcpConnection* quiet = find(id);
