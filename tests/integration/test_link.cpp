@@ -210,10 +210,10 @@ TEST(Link, AKilledForwarderTakesItsNamespacesAndTheNextUpCleansItsState) {
     if (std::filesystem::read_symlink(e.path() / "ns" / "net", ec) == client_ns) held = true;
   }
   EXPECT_FALSE(held) << "the client namespace outlived its forwarder";
+  // The stale state goes with the next `up` — this one's, or any other link's started meanwhile
+  // (each cleans every stale link), so the "removed" line may have been another's to print.
   UpLink second(name);
   ASSERT_TRUE(second.ok()) << second.result().err;
-  EXPECT_NE(second.result().err.find("removed the stale link"), std::string::npos)
-      << second.result().err;
   EXPECT_NE(second.forwarder(), pid);
 }
 
