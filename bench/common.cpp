@@ -88,9 +88,10 @@ void PathProbe::stamp(RunRecord& record) const {
     record.params["path"] = Json{{"kind", "loopback"}};
     return;
   }
-  record.params["path"] = path_->describe();
-  if (path_->is_emulated())
-    record.metrics["link"] = BenchPath::counter_delta(before_, path_->counters());
+  // One status request serves both: the spec and seeds, and the counters after the point.
+  const Json after = path_->counters();
+  record.params["path"] = path_->describe(after);
+  if (path_->is_emulated()) record.metrics["link"] = BenchPath::counter_delta(before_, after);
 }
 
 uint16_t free_loopback_port(bool udp) {

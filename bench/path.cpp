@@ -67,11 +67,10 @@ std::chrono::nanoseconds BenchPath::round_trip_delay() const {
   return up_.delay + up_.jitter + down_.delay + down_.jitter;
 }
 
-Json BenchPath::describe() const {
+Json BenchPath::describe(const Json& c) const {
   Json j{{"kind", kind_}};
   if (kind_ == "remote") j["host"] = host_;
   if (!link_) return j;
-  const Json c = counters();
   for (const char* dir : {"up", "down"}) {
     if (!c.contains(dir)) continue;
     j[std::string("impair_") + dir] = c[dir].value("spec", "");

@@ -41,8 +41,9 @@ class BenchPath {
 
   // Changes the link's impairment between points (emulated only).
   Result<void> set(const impair::Spec& up, const impair::Spec& down);
-  // {"kind": …, and for a link its spec and seeds per direction, or the remote host}.
-  Json describe() const;
+  // {"kind": …, and for a link its spec and seeds per direction (read from `counters`, the
+  // forwarder's status), or the remote host}.
+  Json describe(const Json& counters) const;
   // The link's counters now, per direction (empty off the link); subtract two for one point.
   Json counters() const;
   static Json counter_delta(const Json& before, const Json& after);
