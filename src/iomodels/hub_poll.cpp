@@ -53,15 +53,6 @@ class PollHub : public ReadyHub {
       settle();
     }
   }
-
- private:
-  void accept_all() {
-    for (;;) {
-      net::Fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-      if (!fd.valid()) return;  // EAGAIN, or out of fds: the next poll says so again
-      admit(std::move(fd));
-    }
-  }
 };
 
 }  // namespace

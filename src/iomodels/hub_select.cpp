@@ -63,20 +63,9 @@ class SelectHub : public ReadyHub {
   }
 
  private:
-  void accept_all() {
-    for (;;) {
-      net::Fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-      if (!fd.valid()) return;  // EAGAIN, or out of fds: the next select says so again
-      if (fd.get() >= FD_SETSIZE) {
-        refuse(std::move(fd));
-        continue;
-      }
-      admit(std::move(fd));
-    }
-  }
-
   // Past FD_SETSIZE the socket cannot be watched, so the client gets the reason and a close.
-  void refuse(net::Fd fd) {
+  bool refused(net::Fd& fd) override {
+    if (fd.get() < FD_SETSIZE) return false;
     const std::string why = fmt::format(
         "this hub runs on select(2), which cannot watch fd {}: FD_SETSIZE is {} "
         "(try --io poll or --io epoll)",
@@ -92,6 +81,7 @@ class SelectHub : public ReadyHub {
     const bool framed = ::recv(fd.get(), &first, 1, MSG_PEEK) == 1 && wire::looks_framed(first);
     const std::string bytes = HubCore::refusal(framed, why);
     (void)::send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return true;  // the Fd closes here
   }
 
   size_t refused_ = 0;

@@ -15,6 +15,14 @@ ReadyHub::ReadyHub(const HubModelOptions& o, net::Fd listener, net::Fd signals)
       listener_(std::move(listener)),
       signals_(std::move(signals)) {}
 
+void ReadyHub::accept_all() {
+  for (;;) {
+    net::Fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.valid()) return;
+    if (!refused(fd)) admit(std::move(fd));
+  }
+}
+
 void ReadyHub::admit(net::Fd fd) {
   net::set_nodelay(fd.get());
   const int id = fd.get();

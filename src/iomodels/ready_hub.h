@@ -24,8 +24,14 @@ class ReadyHub {
   ReadyHub& operator=(const ReadyHub&) = delete;
 
  protected:
-  // Takes a newly accepted socket into the room (it speaks, or counts as text after 300 ms).
-  void admit(net::Fd fd);
+  // Accepts every waiting connection into the room (each speaks, or counts as text after 300 ms);
+  // EAGAIN or running out of fds ends the round, and the next wait says so again.
+  void accept_all();
+  // A model that cannot watch every descriptor turns this one away; true when it did.
+  virtual bool refused(net::Fd& fd) {
+    (void)fd;
+    return false;
+  }
   void read_from(int fd);
   void write_to(int fd);
   void drop(int fd, const std::string& why);
@@ -43,6 +49,8 @@ class ReadyHub {
   std::map<int, net::Fd> conns_;
 
  private:
+  void admit(net::Fd fd);
+
   std::map<int, uint64_t> silent_;
   char buffer_[64 * 1024];
 };
