@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds with AddressSanitizer and UndefinedBehaviorSanitizer into build-asan/ and runs every test
 # there (the integration tests then start the sanitized `chat`, so a leak or overflow in a child
-# fails its exit-code check). Slower than scripts/test.sh; not part of CI.
+# fails its exit-code check). Slower than scripts/test.sh; CI runs it after the normal suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
