@@ -89,6 +89,7 @@ class UdpTransport final : public Transport {
   void handle_server_datagram(const udp::InboundDatagram& d);
   void handle_stranger(const udp::InboundDatagram& d);
   void handle_text_stranger(const udp::InboundDatagram& d);
+  void note_malformed(const udp::InboundDatagram& d, std::string_view why);
   // A JOIN from a stranger, or from a member's address without the member's token.
   void handle_join(const udp::InboundDatagram& d, udp::Member* member);
   void handle_text(PeerId id, const udp::InboundDatagram& d);
@@ -163,8 +164,9 @@ class UdpTransport final : public Transport {
     uint64_t withheld = 0;     // an answer would have exceeded 3× what the address sent
     uint64_t shed = 0;         // past the per-wakeup share for strangers: not even looked at
     uint64_t not_joined = 0;   // a frame other than JOIN from a stranger
-    uint64_t malformed = 0;    // not a frame we can read, from a stranger
+    uint64_t malformed = 0;    // not a frame we can read (or from a member, not a frame at all)
     uint64_t wrong_token = 0;  // a member's address without the member's secret
+    std::string last_malformed;
     bool any() const {
       return challenged || withheld || shed || not_joined || malformed || wrong_token;
     }

@@ -86,8 +86,9 @@ void UdpTransport::report_refused(udp::TimePoint now) {
   // One line a second at most, however hard the hub is pushed; tests and operators read it.
   spdlog::info(
       "udp: turned away: {} challenged, {} answers withheld (3x limit), {} shed unread, {} "
-      "frames from non-members, {} malformed, {} without the member's token",
-      r.challenged, r.withheld, r.shed, r.not_joined, r.malformed, r.wrong_token);
+      "frames from non-members, {} malformed{}, {} without the member's token",
+      r.challenged, r.withheld, r.shed, r.not_joined, r.malformed,
+      r.malformed ? fmt::format(" (latest: {})", r.last_malformed) : std::string(), r.wrong_token);
 }
 
 void UdpTransport::shutdown(std::chrono::milliseconds /*linger*/, std::function<void()> done) {

@@ -71,31 +71,28 @@ void UdpTransport::on_readable() {
   flush_pending();
 }
 
+void UdpTransport::note_malformed(const udp::InboundDatagram& d, std::string_view why) {
+  // Anyone can send garbage from any address, a member's too: a line per datagram would let a
+  // flood fill the log. Counted, and the latest reason goes into the once-a-second report.
+  ++refused_.malformed;
+  refused_.last_malformed = fmt::format("{} from {}", why, d.from.to_string());
+  spdlog::debug("udp: dropped a datagram: {}", refused_.last_malformed);
+}
+
 void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
   udp::Member* member = members_.find(d.from);
-  if (d.truncated) {
-    if (member)
-      spdlog::warn("udp: dropped a datagram from {} longer than {} bytes", d.from.to_string(),
-                   d.bytes.size());
-    return;
-  }
+  if (d.truncated) return note_malformed(d, fmt::format("longer than {} bytes", d.bytes.size()));
   if (!member) return handle_stranger(d);
   if (member->text) {
     members_.touch(member->id, to_time_point(d.received_ns));
     return handle_text(member->id, d);
   }
   const PeerId id = member->id;
-  if (d.bytes.empty() || !wire::looks_framed(d.bytes[0])) {
-    spdlog::warn("udp: dropped a datagram from {}: not a frame ({} bytes)", d.from.to_string(),
-                 d.bytes.size());
-    return;
-  }
+  if (d.bytes.empty() || !wire::looks_framed(d.bytes[0]))
+    return note_malformed(d, fmt::format("not a frame ({} bytes)", d.bytes.size()));
   const wire::DecodeResult r =
       wire::decode_datagram(d.bytes, max_payload_ + wire::kMaxPayloadOverhead, frame_);
-  if (r.status != wire::DecodeStatus::kOk) {
-    spdlog::warn("udp: dropped a bad datagram from {}: {}", d.from.to_string(), r.reason);
-    return;
-  }
+  if (r.status != wire::DecodeStatus::kOk) return note_malformed(d, r.reason);
   if (frame_.token != member->token) {
     // A JOIN from a member's address is a client that lost our WELCOME (it echoes the cookie) or
     // one that started again: admission answers it. Anything else without the member's secret
@@ -121,11 +118,7 @@ void UdpTransport::handle_stranger(const udp::InboundDatagram& d) {
   if (!wire::looks_framed(d.bytes[0])) return handle_text_stranger(d);
   const wire::DecodeResult r =
       wire::decode_datagram(d.bytes, max_payload_ + wire::kMaxPayloadOverhead, frame_);
-  if (r.status != wire::DecodeStatus::kOk) {
-    ++refused_.malformed;
-    spdlog::debug("udp: dropped a bad datagram from stranger {}: {}", d.from.to_string(), r.reason);
-    return;
-  }
+  if (r.status != wire::DecodeStatus::kOk) return note_malformed(d, r.reason);
   if (frame_.type != FrameType::kJoin) {
     ++refused_.not_joined;
     spdlog::debug("udp: dropped {} from {}, which has not joined",
