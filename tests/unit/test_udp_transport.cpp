@@ -474,6 +474,37 @@ TEST_F(UdpTransportTest, SilentMemberExpires) {
   EXPECT_EQ(server_->peers().size(), 1u);
 }
 
+TEST_F(UdpTransportTest, OnlyFramesWithTheMembersTokenKeepItAlive) {
+  TransportConfig config = server_config();
+  config.expiry = 300ms;
+  config.heartbeat = 50ms;
+  start_server(std::move(config));
+  RawUdp raw(loop_);
+  const uint64_t token = join_by_hand(loop_, raw, server_address(), "m");
+  const PeerId id = server_id_of("m");
+  // Heartbeats and data from its address, but without its secret: anyone could send these.
+  bool forged_enough = false;
+  const net::TimerId forge = loop_.run_every(20ms, [&] {
+    raw.send_to(server_address(), frame(FrameType::kHeartbeat, 9, {}, 0, token + 1));
+    raw.send_to(server_address(), data_frame(10, "forged", 0));
+  });
+  loop_.run_after(100ms, [&] { forged_enough = true; });
+  ASSERT_TRUE(run_until(loop_, [&] { return forged_enough; }));
+  EXPECT_TRUE(server_rec_.messages.empty());
+  EXPECT_TRUE(server_rec_.down.empty());
+  ASSERT_TRUE(run_until(loop_, [&] { return !server_rec_.down.empty(); }));
+  loop_.cancel(forge);
+  EXPECT_EQ(std::get<0>(server_rec_.down[0]), id);
+  EXPECT_EQ(std::get<1>(server_rec_.down[0]), DownReason::kTimedOut);
+  EXPECT_TRUE(server_rec_.messages.empty());
+  // With it, one frame is enough to be heard.
+  RawUdp real(loop_);
+  const uint64_t real_token = join_by_hand(loop_, real, server_address(), "real");
+  real.send_to(server_address(), data_frame(1, "mine", real_token));
+  ASSERT_TRUE(run_until(loop_, [&] { return server_rec_.messages.size() == 1; }));
+  EXPECT_EQ(server_rec_.messages[0].second.text, "mine");
+}
+
 TEST_F(UdpTransportTest, ClientTimesOutAgainstASilentSocket) {
   RawUdp silent(loop_);
   TransportConfig config = client_config("x", silent.port());
