@@ -88,7 +88,7 @@ void UdpTransport::report_refused(udp::TimePoint now) {
       "udp: turned away: {} challenged, {} answers withheld (3x limit), {} shed unread, {} "
       "frames from non-members, {} malformed{}, {} without the member's token",
       r.challenged, r.withheld, r.shed, r.not_joined, r.malformed,
-      r.malformed ? fmt::format(" (latest: {})", r.last_malformed) : std::string(), r.wrong_token);
+      r.malformed ? fmt::format(" (first: {})", r.first_malformed) : std::string(), r.wrong_token);
 }
 
 void UdpTransport::shutdown(std::chrono::milliseconds /*linger*/, std::function<void()> done) {

@@ -73,10 +73,11 @@ void UdpTransport::on_readable() {
 
 void UdpTransport::note_malformed(const udp::InboundDatagram& d, std::string_view why) {
   // Anyone can send garbage from any address, a member's too: a line per datagram would let a
-  // flood fill the log. Counted, and the latest reason goes into the once-a-second report.
-  ++refused_.malformed;
-  refused_.last_malformed = fmt::format("{} from {}", why, d.from.to_string());
-  spdlog::debug("udp: dropped a datagram: {}", refused_.last_malformed);
+  // flood fill the log. Counted, and the period's first reason goes into the once-a-second report.
+  if (++refused_.malformed == 1)
+    refused_.first_malformed = fmt::format("{} from {}", why, d.from.to_string());
+  if (spdlog::should_log(spdlog::level::debug))
+    spdlog::debug("udp: dropped a datagram: {} from {}", why, d.from.to_string());
 }
 
 void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
@@ -99,8 +100,9 @@ void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
     // came from someone who can write her address but cannot read what is sent to it.
     if (frame_.type == FrameType::kJoin) return handle_join(d, member);
     ++refused_.wrong_token;
-    spdlog::debug("udp: dropped {} from {} without the member's token",
-                  wire::frame_type_name(frame_.type), d.from.to_string());
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("udp: dropped {} from {} without the member's token",
+                    wire::frame_type_name(frame_.type), d.from.to_string());
     return;
   }
   // Only a frame with the member's secret keeps it alive: anyone can forge its address.
@@ -121,8 +123,9 @@ void UdpTransport::handle_stranger(const udp::InboundDatagram& d) {
   if (r.status != wire::DecodeStatus::kOk) return note_malformed(d, r.reason);
   if (frame_.type != FrameType::kJoin) {
     ++refused_.not_joined;
-    spdlog::debug("udp: dropped {} from {}, which has not joined",
-                  wire::frame_type_name(frame_.type), d.from.to_string());
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("udp: dropped {} from {}, which has not joined",
+                    wire::frame_type_name(frame_.type), d.from.to_string());
     return;
   }
   handle_join(d, nullptr);
