@@ -70,6 +70,23 @@ TEST(Admission, TheCodeIsFourDigitsAndIsAcceptedAsTyped) {
   EXPECT_FALSE(a.code_valid(nc, ""));
 }
 
+TEST(Admission, ThreeWrongCodesLockAnAddressOutUntilTheSecretChanges) {
+  const TimePoint t0{};
+  Admission a(t0);
+  const auto nc = v4("127.0.0.1", 5555);
+  const std::string code = a.code(nc);
+  const std::string wrong = code == "0000" ? "1111" : "0000";
+  using V = Admission::CodeVerdict;
+  EXPECT_EQ(a.try_code(nc, "hello\n"), V::kNotACode);  // chat, not a guess: costs no try
+  for (uint32_t i = 0; i < Admission::kWrongCodes; ++i) EXPECT_EQ(a.try_code(nc, wrong), V::kWrong);
+  EXPECT_EQ(a.try_code(nc, code), V::kLocked);  // even the right one, now
+  EXPECT_EQ(
+      a.try_code(v4("127.0.0.1", 5556), wrong == a.code(v4("127.0.0.1", 5556)) ? code : wrong),
+      V::kWrong);  // another address has its own tries
+  a.rotate_if_due(t0 + Admission::kRotation);
+  EXPECT_EQ(a.try_code(nc, code), V::kAdmit);  // the previous secret's code, with fresh tries
+}
+
 TEST(Admission, AStrangerIsNeverSentMoreThanThreeTimesWhatItSent) {
   Admission a(TimePoint{});
   const auto s = v4("198.18.1.1", 9);

@@ -116,6 +116,7 @@ void Admission::rotate_if_due(TimePoint now) {
   previous_ = current_;
   current_ = random_key();
   rotated_at_ = now;
+  ++epoch_;
 }
 
 uint64_t Admission::keyed(const SipKey& key, uint8_t purpose,
@@ -149,19 +150,45 @@ std::string Admission::code_line(const net::SocketAddress& from) const {
   return fmt::format("type {} to join\n", code(from));
 }
 
-bool Admission::code_valid(const net::SocketAddress& from, std::string_view text) const {
+namespace {
+
+// The four digits `text` holds, blanks and line ending aside; empty when it is not a code at all.
+std::string_view as_code(std::string_view text) {
   auto blank = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
   while (!text.empty() && blank(text.front())) text.remove_prefix(1);
   while (!text.empty() && blank(text.back())) text.remove_suffix(1);
-  if (text.size() != 4) return false;
+  if (text.size() != 4) return {};
+  for (char c : text)
+    if (c < '0' || c > '9') return {};
+  return text;
+}
+
+}  // namespace
+
+bool Admission::code_valid(const net::SocketAddress& from, std::string_view text) const {
+  text = as_code(text);
+  if (text.empty()) return false;
   for (const SipKey* key : {&current_, &previous_})
     if (text == fmt::format("{:04}", keyed(*key, kPurposeCode, from) % 10000)) return true;
   return false;
 }
 
+Admission::CodeVerdict Admission::try_code(const net::SocketAddress& from, std::string_view text) {
+  if (as_code(text).empty()) return CodeVerdict::kNotACode;
+  Credit& c = slot_for(from);
+  if (c.epoch != epoch_) {
+    c.epoch = epoch_;
+    c.wrong_codes = 0;
+  }
+  if (c.wrong_codes >= kWrongCodes) return CodeVerdict::kLocked;
+  if (code_valid(from, text)) return CodeVerdict::kAdmit;
+  ++c.wrong_codes;
+  return CodeVerdict::kWrong;
+}
+
 Admission::Credit& Admission::slot_for(const net::SocketAddress& from) {
   Credit& c = ledger_[keyed(ledger_key_, kPurposeLedger, from) % ledger_.size()];
-  if (!c.used || !(c.address == from)) c = Credit{from, 0, 0, true};
+  if (!c.used || !(c.address == from)) c = Credit{from, 0, 0, true, 0, epoch_};
   return c;
 }
 

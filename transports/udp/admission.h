@@ -61,6 +61,13 @@ class Admission {
   // True when `text` (one datagram, line ending and surrounding blanks ignored) is the code.
   bool code_valid(const net::SocketAddress& from, std::string_view text) const;
 
+  // A typed code, checked against guessing: an address gets kWrongCodes wrong tries per secret
+  // period, then none until the secret changes, so a blind guesser (one in 10,000 a try) cannot
+  // just send them all.
+  enum class CodeVerdict { kNotACode, kAdmit, kWrong, kLocked };
+  static constexpr uint32_t kWrongCodes = 3;
+  CodeVerdict try_code(const net::SocketAddress& from, std::string_view text);
+
   // Counts `received` bytes from the stranger `from`; returns whether `reply` bytes may go back
   // to it now without exceeding kAmplification times what it sent, and if so counts them as sent.
   bool allow_reply(const net::SocketAddress& from, size_t received, size_t reply);
@@ -73,6 +80,8 @@ class Admission {
     uint64_t received = 0;
     uint64_t sent = 0;
     bool used = false;
+    uint32_t wrong_codes = 0;
+    uint64_t epoch = 0;  // the secret period wrong_codes belongs to
   };
 
   uint64_t keyed(const SipKey& key, uint8_t purpose, const net::SocketAddress& from) const;
@@ -81,6 +90,7 @@ class Admission {
   SipKey current_{};
   SipKey previous_{};
   TimePoint rotated_at_;
+  uint64_t epoch_ = 1;   // counts rotations
   SipKey ledger_key_{};  // spreads addresses over the ledger so collisions cannot be aimed
   std::vector<Credit> ledger_;
 };

@@ -166,9 +166,10 @@ class UdpTransport final : public Transport {
     uint64_t not_joined = 0;   // a frame other than JOIN from a stranger
     uint64_t malformed = 0;    // not a frame we can read (or from a member, not a frame at all)
     uint64_t wrong_token = 0;  // a member's address without the member's secret
+    uint64_t locked = 0;       // a code from an address out of tries until the secret changes
     std::string first_malformed;
     bool any() const {
-      return challenged || withheld || shed || not_joined || malformed || wrong_token;
+      return challenged || withheld || shed || not_joined || malformed || wrong_token || locked;
     }
   } refused_;
   udp::TimePoint refused_reported_{};

@@ -86,9 +86,11 @@ void UdpTransport::report_refused(udp::TimePoint now) {
   // One line a second at most, however hard the hub is pushed; tests and operators read it.
   spdlog::info(
       "udp: turned away: {} challenged, {} answers withheld (3x limit), {} shed unread, {} "
-      "frames from non-members, {} malformed{}, {} without the member's token",
+      "frames from non-members, {} malformed{}, {} without the member's token, {} codes from "
+      "addresses out of tries",
       r.challenged, r.withheld, r.shed, r.not_joined, r.malformed,
-      r.malformed ? fmt::format(" (first: {})", r.first_malformed) : std::string(), r.wrong_token);
+      r.malformed ? fmt::format(" (first: {})", r.first_malformed) : std::string(), r.wrong_token,
+      r.locked);
 }
 
 void UdpTransport::shutdown(std::chrono::milliseconds /*linger*/, std::function<void()> done) {

@@ -133,7 +133,12 @@ void UdpTransport::handle_stranger(const udp::InboundDatagram& d) {
 
 void UdpTransport::handle_text_stranger(const udp::InboundDatagram& d) {
   const std::string_view text(reinterpret_cast<const char*>(d.bytes.data()), d.bytes.size());
-  if (!admission_->code_valid(d.from, text)) {
+  const auto verdict = admission_->try_code(d.from, text);
+  if (verdict == udp::Admission::CodeVerdict::kLocked) {
+    ++refused_.locked;  // too many wrong codes from this address: not even an answer
+    return;
+  }
+  if (verdict != udp::Admission::CodeVerdict::kAdmit) {
     // Tell it the code, if three times what it sent so far pays for the line.
     shared_line_ = admission_->code_line(d.from);
     if (!admission_->allow_reply(d.from, d.bytes.size(), shared_line_.size())) {
