@@ -8,11 +8,19 @@
 //        4    4 sender id        (member id assigned by WELCOME; 0 before)
 //        8    4 sequence number  (per link, wraps at 2^32)
 //       12    8 send timestamp   (sender's CLOCK_MONOTONIC ns)
-//       20    4 payload length   (checked against the configured maximum before anything is read)
-//       24    n payload
+//       20    8 token            (UDP: the link's secret or the hub's cookie; 0 elsewhere)
+//       28    4 payload length   (checked against the configured maximum before anything is read)
+//       32    n payload
 //
 // All integers are big-endian. On TCP the header's length field is the length prefix; on UDP one
 // frame is one datagram and the length must match the datagram exactly.
+//
+// Version 2 added the token (version 1 had a 24-byte header without it). UDP has no handshake of
+// its own, so anyone can put any source address on a datagram: the token is what a blind spoofer
+// cannot know. A JOIN without one is answered by a CHALLENGE carrying a cookie only that source
+// address could have received; the JOIN that echoes it is admitted, and the WELCOME's token is
+// the member's secret, which every later datagram from that member carries. TCP and ENet, whose
+// handshakes already prove the address, send 0 and ignore it.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,8 +30,8 @@ namespace chat::wire {
 
 inline constexpr uint8_t kMagic0 = 0xF7;
 inline constexpr uint8_t kMagic1 = 0x43;
-inline constexpr uint8_t kWireVersion = 1;
-inline constexpr size_t kHeaderSize = 24;
+inline constexpr uint8_t kWireVersion = 2;
+inline constexpr size_t kHeaderSize = 32;
 
 // The largest UDP payload IPv4 can carry: 65,535 - 20 (IP header) - 8 (UDP header).
 inline constexpr size_t kMaxUdpDatagram = 65507;
@@ -40,14 +48,16 @@ enum class FrameType : uint8_t {
   kHeartbeat = 7,  // keeps a UDP membership alive
   kPing = 8,       // RTT probe; the peer answers PONG echoing seq and timestamp
   kPong = 9,
+  kChallenge = 10,  // UDP server → joiner: echo this token (a cookie) in your next JOIN
 };
-inline constexpr uint8_t kMaxFrameType = 9;
+inline constexpr uint8_t kMaxFrameType = 10;
 
 struct Frame {
   FrameType type = FrameType::kData;
   uint32_t sender = 0;
   uint32_t seq = 0;
   uint64_t timestamp_ns = 0;
+  uint64_t token = 0;
   std::string payload;
 
   bool operator==(const Frame&) const = default;

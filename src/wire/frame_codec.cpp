@@ -23,6 +23,10 @@ uint64_t get_u64(const uint8_t* p) {
   return (uint64_t{get_u32(p)} << 32) | get_u32(p + 4);
 }
 
+// See the layout in frame.h.
+constexpr size_t kTokenOffset = 20;
+constexpr size_t kLengthOffset = 28;
+
 DecodeResult fail(DecodeStatus status, std::string reason) {
   return DecodeResult{status, 0, std::move(reason)};
 }
@@ -49,12 +53,14 @@ std::string_view frame_type_name(FrameType type) {
       return "PING";
     case FrameType::kPong:
       return "PONG";
+    case FrameType::kChallenge:
+      return "CHALLENGE";
   }
   return "?";
 }
 
 void encode_header(FrameType type, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
-                   uint32_t payload_length, std::string& out) {
+                   uint32_t payload_length, std::string& out, uint64_t token) {
   out.push_back(static_cast<char>(kMagic0));
   out.push_back(static_cast<char>(kMagic1));
   out.push_back(static_cast<char>(kWireVersion));
@@ -62,6 +68,7 @@ void encode_header(FrameType type, uint32_t sender, uint32_t seq, uint64_t times
   put_u32(out, sender);
   put_u32(out, seq);
   put_u64(out, timestamp_ns);
+  put_u64(out, token);
   put_u32(out, payload_length);
 }
 
@@ -70,10 +77,18 @@ void stamp_seq(uint8_t* frame, uint32_t seq) {
   for (int i = 0; i < 4; ++i) frame[kSeqOffset + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
 }
 
+void stamp_token(uint8_t* frame, uint64_t token) {
+  for (int i = 0; i < 8; ++i) frame[kTokenOffset + i] = static_cast<uint8_t>(token >> (56 - 8 * i));
+}
+
+uint64_t token_of(std::span<const uint8_t> frame) {
+  return get_u64(frame.data() + kTokenOffset);
+}
+
 void encode_frame(const Frame& frame, std::string& out) {
   out.reserve(out.size() + kHeaderSize + frame.payload.size());
   encode_header(frame.type, frame.sender, frame.seq, frame.timestamp_ns,
-                static_cast<uint32_t>(frame.payload.size()), out);
+                static_cast<uint32_t>(frame.payload.size()), out, frame.token);
   out.append(frame.payload);
 }
 
@@ -96,7 +111,7 @@ DecodeResult peek_header(std::span<const uint8_t> bytes, size_t max_payload, uin
   if (bytes.size() > 3 && (bytes[3] == 0 || bytes[3] > kMaxFrameType))
     return fail(DecodeStatus::kUnknownType, fmt::format("unknown frame type {}", bytes[3]));
   if (bytes.size() < kHeaderSize) return DecodeResult{DecodeStatus::kNeedMore, 0, {}};
-  length = get_u32(bytes.data() + 20);
+  length = get_u32(bytes.data() + kLengthOffset);
   if (length > max_payload)
     return fail(DecodeStatus::kOversized,
                 fmt::format("payload length {} exceeds the maximum {}", length, max_payload));
@@ -111,6 +126,7 @@ void fill(std::span<const uint8_t> bytes, uint32_t length, Frame& frame) {
   frame.sender = get_u32(p + 4);
   frame.seq = get_u32(p + 8);
   frame.timestamp_ns = get_u64(p + 12);
+  frame.token = get_u64(p + kTokenOffset);
   frame.payload.assign(reinterpret_cast<const char*>(p + kHeaderSize), length);
 }
 

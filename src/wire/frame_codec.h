@@ -39,9 +39,13 @@ void encode_frame(const Frame& frame, std::string& out);
 // Overwrites the sequence number of an encoded frame in place: a broadcast encodes once and only
 // stamps each link's number.
 void stamp_seq(uint8_t* frame, uint32_t seq);
-// Appends just the 24-byte header; the caller appends exactly `payload_length` bytes after it.
+// Overwrites the token of an encoded frame in place.
+void stamp_token(uint8_t* frame, uint64_t token);
+// Reads the token of a frame whose header has been validated.
+uint64_t token_of(std::span<const uint8_t> frame);
+// Appends just the header; the caller appends exactly `payload_length` bytes after it.
 void encode_header(FrameType type, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
-                   uint32_t payload_length, std::string& out);
+                   uint32_t payload_length, std::string& out, uint64_t token = 0);
 std::string encode_frame(const Frame& frame);
 
 // Stream decoding (TCP): decodes one frame from the front of `bytes` into `frame`.

@@ -9,10 +9,11 @@
 namespace chat::testing {
 namespace {
 
-std::string join_frame() {
+std::string join_frame(uint64_t cookie = 0) {
   wire::Frame f;
   f.type = wire::FrameType::kJoin;
   f.payload = "mallory";
+  f.token = cookie;
   return wire::encode_frame(f);
 }
 
@@ -53,6 +54,16 @@ MalformedPeer send_malformed(std::string_view wire, net::EventLoop& loop, uint16
     raw->send(join_frame());
     run_until(
         loop, [] { return false; }, std::chrono::milliseconds(100));
+    if (wire == "udp") {
+      // The hub answers a first JOIN with a CHALLENGE; echoing its cookie admits us.
+      const std::string challenge =
+          raw->read_bytes(wire::kHeaderSize, std::chrono::milliseconds(1));
+      wire::Frame f;
+      if (wire::decode_datagram(wire::as_bytes(challenge), 0, f).status == wire::DecodeStatus::kOk)
+        raw->send(join_frame(f.token));
+      run_until(
+          loop, [] { return false; }, std::chrono::milliseconds(100));
+    }
     raw->send(bad_frame());
     if (wire == "tcp") {
       auto closed = std::make_shared<bool>(false);

@@ -11,6 +11,7 @@
 #include "src/wire/text_codec.h"
 #include "tests/support/child_process.h"
 #include "tests/support/raw_peer.h"
+#include "tests/support/udp_peers.h"
 
 namespace chat::testing {
 namespace {
@@ -129,13 +130,14 @@ TEST(TextPeer, AUdpDatagramTooBigToRelayIsRefusedWithAReplyNotDroppedSilently) {
   ASSERT_TRUE(alice->wait_for_line("welcome alice"));
   RawPeer raw = RawPeer::udp(s.port);
   ASSERT_TRUE(raw.valid());
+  ASSERT_TRUE(join_as_text(raw));
   ASSERT_TRUE(raw.send("hi\n"));
   ASSERT_TRUE(alice->wait_for_line(": hi"));
   // Fits one datagram from nc -u, but not once framed and labelled for alice.
-  ASSERT_TRUE(raw.send(std::string(65480, 'y')));
+  ASSERT_TRUE(raw.send(std::string(65470, 'y')));
   auto told = raw.wait_for("reached 0 of the 1 others", 5000ms);
   ASSERT_TRUE(told);
-  EXPECT_NE(told->find("65480 bytes"), std::string::npos) << *told;
+  EXPECT_NE(told->find("65470 bytes"), std::string::npos) << *told;
 }
 
 TEST(TextPeer, AMessageOfExactlyTheLimitIsNotRefused) {
@@ -180,6 +182,9 @@ TEST(TextPeer, UdpEchoGivesBackTheDatagramAsItCame) {
   auto s = server({"--mode", "echo", "--transport", "udp"});
   RawPeer raw = RawPeer::udp(s.port);
   ASSERT_TRUE(raw.valid());
+  // An echo that answered any address would bounce between two echo servers for ever, given one
+  // forged datagram: the address is checked first, as in the hub.
+  ASSERT_TRUE(join_as_text(raw, "hi echo\n"));
   ASSERT_TRUE(raw.send("hello"));
   EXPECT_EQ(raw.read_bytes(5, 5000ms), "hello");
   ASSERT_TRUE(raw.send("again\n"));
@@ -257,6 +262,7 @@ TEST(TextPeerUdp, ASilentTextMemberExpiresAfterTextExpiryMs) {
   ASSERT_TRUE(alice->wait_for_line("welcome alice"));
   RawPeer raw = RawPeer::udp(s.port);
   ASSERT_TRUE(raw.valid());
+  ASSERT_TRUE(join_as_text(raw));
   raw.send("hello from nc -u\n");
   ASSERT_TRUE(alice->wait_for_line("hello from nc -u"));
   auto gone = alice->wait_for_line("timed out", 5000ms);

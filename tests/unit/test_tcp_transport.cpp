@@ -381,7 +381,7 @@ TEST_F(BadInputTest, HugeLengthPrefix) {
   RawSocket raw(port_);
   const PeerId bad = raw_join(raw, "mallory");
   std::string header = data_bytes("").substr(0, wire::kHeaderSize);
-  header.replace(20, 4, "\xFF\xFF\xFF\xFF");
+  header.replace(wire::kHeaderSize - 4, 4, "\xFF\xFF\xFF\xFF");  // the length field
   raw.write(header);
   expect_only_bad_peer_dropped(raw, bad, "4294967295");
 }

@@ -80,6 +80,17 @@ TEST(UdpMembership, ExpiryUsesTextExpiryForTextMembers) {
   EXPECT_EQ(gone[0].id, text);
 }
 
+TEST(UdpMembership, NoSilenceCountsFromBeforeTheHeardByFloor) {
+  // The hub passes the moment the kernel last dropped datagrams for want of buffer: what a
+  // member sent before then may be among them.
+  Membership m({.expiry = 5000ms});
+  const PeerId id = *m.join(v4(1, 1), "a", false, t0);
+  EXPECT_TRUE(m.expire(t0 + 6s, t0 + 2s).empty());
+  auto gone = m.expire(t0 + 7s, t0 + 2s);
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0].id, id);
+}
+
 TEST(UdpMembership, LeaveRemovesBothIndexes) {
   Membership m;
   const PeerId a = *m.join(v4(1, 1), "a", false, t0);

@@ -107,20 +107,58 @@ class RawUdp {
   net::Fd fd_;
 };
 
-std::string frame(FrameType type, uint32_t seq, std::string payload = {}, uint32_t sender = 0) {
+std::string frame(FrameType type, uint32_t seq, std::string payload = {}, uint32_t sender = 0,
+                  uint64_t token = 0) {
   wire::Frame f;
   f.type = type;
   f.seq = seq;
   f.sender = sender;
   f.timestamp_ns = 1000 + seq;
+  f.token = token;
   f.payload = std::move(payload);
   return wire::encode_frame(f);
 }
 
-std::string data_frame(uint32_t seq, std::string text) {
+std::string data_frame(uint32_t seq, std::string text, uint64_t token = 0) {
   wire::Frame f = wire::message_to_frame(Message::chat(std::move(text)));
   f.seq = seq;
+  f.token = token;
   return wire::encode_frame(f);
+}
+
+// The hub's admission by hand: a JOIN is answered with a CHALLENGE; returns its cookie.
+uint64_t cookie_for(net::EventLoop& loop, RawUdp& raw, const net::SocketAddress& hub,
+                    const std::string& name) {
+  const size_t before = raw.count(FrameType::kChallenge);
+  raw.send_to(hub, frame(FrameType::kJoin, 0, name));
+  EXPECT_TRUE(run_until(loop, [&] { return raw.count(FrameType::kChallenge) > before; }));
+  uint64_t cookie = 0;
+  for (const auto& f : raw.frames())
+    if (f.type == FrameType::kChallenge) cookie = f.token;
+  return cookie;
+}
+
+// JOIN, CHALLENGE, JOIN echoing the cookie, WELCOME: returns the member's secret token.
+uint64_t join_by_hand(net::EventLoop& loop, RawUdp& raw, const net::SocketAddress& hub,
+                      const std::string& name) {
+  const uint64_t cookie = cookie_for(loop, raw, hub, name);
+  const size_t before = raw.count(FrameType::kWelcome);
+  raw.send_to(hub, frame(FrameType::kJoin, 0, name, 0, cookie));
+  EXPECT_TRUE(run_until(loop, [&] { return raw.count(FrameType::kWelcome) > before; }));
+  uint64_t token = 0;
+  for (const auto& f : raw.frames())
+    if (f.type == FrameType::kWelcome) token = f.token;
+  return token;
+}
+
+// nc -u joining: a first line is answered with "type NNNN to join"; typing NNNN admits it.
+void type_the_code(net::EventLoop& loop, RawUdp& nc, const net::SocketAddress& hub) {
+  nc.send_to(hub, "hello\n");
+  ASSERT_TRUE(run_until(loop, [&] { return !nc.received.empty(); }));
+  const std::string line = nc.received.back();
+  ASSERT_EQ(line.rfind("type ", 0), 0u) << line;
+  nc.send_to(hub, line.substr(5, 4) + "\n");
+  nc.received.clear();
 }
 
 class UdpTransportTest : public ::testing::Test {
@@ -271,20 +309,25 @@ TEST_F(UdpTransportTest, DefaultRefusalNamesTheLimit) {
   start_server(std::move(config));
   join_client("first");
   RawUdp raw(loop_);
-  raw.send_to(server_address(), frame(FrameType::kJoin, 0, "late"));
+  const uint64_t cookie = cookie_for(loop_, raw, server_address(), "late");
+  raw.send_to(server_address(), frame(FrameType::kJoin, 0, "late", 0, cookie));
   ASSERT_TRUE(run_until(loop_, [&] { return raw.count(FrameType::kRefuse) == 1; }));
-  EXPECT_EQ(raw.frames()[0].payload, "server full: 1 members max");
+  EXPECT_EQ(raw.frames().back().payload, "server full: 1 members max");
 }
 
 TEST_F(UdpTransportTest, RepeatedJoinGetsWelcomeAgainButNoSecondPeerUp) {
   start_server(server_config());
   RawUdp raw(loop_);
-  raw.send_to(server_address(), frame(FrameType::kJoin, 0, "raw"));
-  ASSERT_TRUE(run_until(loop_, [&] { return raw.count(FrameType::kWelcome) == 1; }));
-  raw.send_to(server_address(), frame(FrameType::kJoin, 1, "raw"));
+  const uint64_t token = join_by_hand(loop_, raw, server_address(), "raw");
+  EXPECT_NE(token, 0u);
+  // Our WELCOME was lost, say: the JOIN comes again, with the cookie or with the token.
+  raw.send_to(server_address(), frame(FrameType::kJoin, 1, "raw", 0, token));
   ASSERT_TRUE(run_until(loop_, [&] { return raw.count(FrameType::kWelcome) == 2; }));
   EXPECT_EQ(server_rec_.up.size(), 1u);
-  const auto frames = raw.frames();
+  std::vector<wire::Frame> frames;
+  for (const auto& f : raw.frames())
+    if (f.type == FrameType::kWelcome) frames.push_back(f);
+  EXPECT_EQ(frames[1].token, token);                  // the same secret: the same member
   EXPECT_EQ(frames[0].sender, server_rec_.up[0].id);  // the member id rides in the sender field
   EXPECT_EQ(frames[1].sender, server_rec_.up[0].id);
   EXPECT_EQ(frames[1].seq, frames[0].seq + 1);  // per-link sequence numbers
@@ -294,6 +337,9 @@ TEST_F(UdpTransportTest, PlainTextDatagramsMakeATextMember) {
   start_server(server_config());
   Client& framed = join_client("framed");
   RawUdp nc(loop_);
+  type_the_code(loop_, nc, server_address());
+  ASSERT_TRUE(run_until(loop_, [&] { return server_rec_.up.size() == 2; }));
+  EXPECT_TRUE(server_rec_.messages.empty());  // the code is not a message
   nc.send_to(server_address(), "hello from nc\n");
   ASSERT_TRUE(run_until(loop_, [&] { return server_rec_.messages.size() == 1; }));
   ASSERT_EQ(server_rec_.up.size(), 2u);
@@ -327,11 +373,10 @@ TEST_F(UdpTransportTest, GarbageAndTruncatedDatagramsAreDroppedAlone) {
   start_server(server_config());
   Client& good = join_client("good");
   RawUdp raw(loop_);
-  raw.send_to(server_address(), frame(FrameType::kJoin, 0, "raw"));
-  ASSERT_TRUE(run_until(loop_, [&] { return raw.count(FrameType::kWelcome) == 1; }));
+  const uint64_t token = join_by_hand(loop_, raw, server_address(), "raw");
   const PeerId raw_id = server_id_of("raw");
 
-  const std::string valid = data_frame(1, "after the garbage");
+  const std::string valid = data_frame(1, "after the garbage", token);
   raw.send_to(server_address(), valid.substr(0, 10));                // truncated header
   raw.send_to(server_address(), valid.substr(0, valid.size() - 3));  // truncated payload
   raw.send_to(server_address(), valid + "xx");                       // trailing bytes
@@ -339,7 +384,7 @@ TEST_F(UdpTransportTest, GarbageAndTruncatedDatagramsAreDroppedAlone) {
   bad_version[2] = 99;
   raw.send_to(server_address(), bad_version);
   raw.send_to(server_address(), "not a frame at all");  // from a framed member: not text
-  std::string bad_name = frame(FrameType::kData, 2, std::string(1, '\x7f') + "x");
+  std::string bad_name = frame(FrameType::kData, 2, std::string(1, '\x7f') + "x", 0, token);
   raw.send_to(server_address(), bad_name);  // decodes as a frame, fails as a message
   raw.send_to(server_address(), valid);
   RawUdp stranger(loop_);
@@ -363,13 +408,13 @@ TEST_F(UdpTransportTest, GarbageAndTruncatedDatagramsAreDroppedAlone) {
 TEST_F(UdpTransportTest, SequenceStatsCountLossDuplicatesAndReordering) {
   start_server(server_config());
   RawUdp raw(loop_);
-  raw.send_to(server_address(), frame(FrameType::kJoin, 0, "seq"));
-  ASSERT_TRUE(run_until(loop_, [&] { return raw.count(FrameType::kWelcome) == 1; }));
+  const uint64_t token = join_by_hand(loop_, raw, server_address(), "seq");
   const PeerId id = server_id_of("seq");
-  for (uint32_t seq : {1u, 3u, 3u, 2u, 6u}) raw.send_to(server_address(), data_frame(seq, "m"));
+  for (uint32_t seq : {1u, 3u, 3u, 2u, 6u})
+    raw.send_to(server_address(), data_frame(seq, "m", token));
   ASSERT_TRUE(run_until(loop_, [&] { return server_rec_.messages.size() == 4; }));
   // A heartbeat after the data: once it is counted, every datagram before it was processed.
-  raw.send_to(server_address(), frame(FrameType::kHeartbeat, 7));
+  raw.send_to(server_address(), frame(FrameType::kHeartbeat, 7, {}, 0, token));
   ASSERT_TRUE(run_until(loop_, [&] {
     return server_->stats(id).bytes_received > 0 && server_->stats(id).lost == 2;
   }));
@@ -413,7 +458,7 @@ TEST_F(UdpTransportTest, SilentMemberExpires) {
   Client& alive = add_client(std::move(live));
   ASSERT_TRUE(run_until(loop_, [&] { return !alive.rec.up.empty(); }));
   RawUdp raw(loop_);
-  raw.send_to(server_address(), frame(FrameType::kJoin, 0, "quiet"));
+  join_by_hand(loop_, raw, server_address(), "quiet");
   ASSERT_TRUE(run_until(loop_, [&] { return server_rec_.down.size() == 1; }));
   EXPECT_EQ(std::get<0>(server_rec_.down[0]), server_id_of("quiet"));
   EXPECT_EQ(std::get<1>(server_rec_.down[0]), DownReason::kTimedOut);
@@ -427,6 +472,37 @@ TEST_F(UdpTransportTest, SilentMemberExpires) {
   EXPECT_EQ(server_rec_.down.size(), 1u);
   EXPECT_TRUE(alive.rec.down.empty());
   EXPECT_EQ(server_->peers().size(), 1u);
+}
+
+TEST_F(UdpTransportTest, OnlyFramesWithTheMembersTokenKeepItAlive) {
+  TransportConfig config = server_config();
+  config.expiry = 300ms;
+  config.heartbeat = 50ms;
+  start_server(std::move(config));
+  RawUdp raw(loop_);
+  const uint64_t token = join_by_hand(loop_, raw, server_address(), "m");
+  const PeerId id = server_id_of("m");
+  // Heartbeats and data from its address, but without its secret: anyone could send these.
+  bool forged_enough = false;
+  const net::TimerId forge = loop_.run_every(20ms, [&] {
+    raw.send_to(server_address(), frame(FrameType::kHeartbeat, 9, {}, 0, token + 1));
+    raw.send_to(server_address(), data_frame(10, "forged", 0));
+  });
+  loop_.run_after(100ms, [&] { forged_enough = true; });
+  ASSERT_TRUE(run_until(loop_, [&] { return forged_enough; }));
+  EXPECT_TRUE(server_rec_.messages.empty());
+  EXPECT_TRUE(server_rec_.down.empty());
+  ASSERT_TRUE(run_until(loop_, [&] { return !server_rec_.down.empty(); }));
+  loop_.cancel(forge);
+  EXPECT_EQ(std::get<0>(server_rec_.down[0]), id);
+  EXPECT_EQ(std::get<1>(server_rec_.down[0]), DownReason::kTimedOut);
+  EXPECT_TRUE(server_rec_.messages.empty());
+  // With it, one frame is enough to be heard.
+  RawUdp real(loop_);
+  const uint64_t real_token = join_by_hand(loop_, real, server_address(), "real");
+  real.send_to(server_address(), data_frame(1, "mine", real_token));
+  ASSERT_TRUE(run_until(loop_, [&] { return server_rec_.messages.size() == 1; }));
+  EXPECT_EQ(server_rec_.messages[0].second.text, "mine");
 }
 
 TEST_F(UdpTransportTest, ClientTimesOutAgainstASilentSocket) {
@@ -522,7 +598,7 @@ TEST_F(UdpTransportTest, ShutdownSaysLeaveAndCallsDoneOnce) {
   start_server(server_config());
   Client& a = join_client("a");
   RawUdp nc(loop_);
-  nc.send_to(server_address(), "text\n");
+  type_the_code(loop_, nc, server_address());
   ASSERT_TRUE(run_until(loop_, [&] { return server_rec_.up.size() == 2; }));
   int done = 0;
   server_->shutdown(100ms, [&] { ++done; });
@@ -542,7 +618,7 @@ TEST_F(UdpTransportTest, ManyMembersBroadcastInBatches) {
   std::vector<std::unique_ptr<RawUdp>> raws;
   for (int i = 0; i < 200; ++i) {
     raws.push_back(std::make_unique<RawUdp>(loop_));
-    raws.back()->send_to(server_address(), frame(FrameType::kJoin, 0, "m" + std::to_string(i)));
+    join_by_hand(loop_, *raws.back(), server_address(), "m" + std::to_string(i));
   }
   ASSERT_TRUE(run_until(loop_, [&] { return server_rec_.up.size() == 200; }));
   EXPECT_EQ(server_->broadcast(Message::chat("fan-out", "hub")), 200u);

@@ -12,6 +12,7 @@ Frame sample(FrameType type = FrameType::kData, std::string payload = "hello") {
   f.sender = 0x01020304;
   f.seq = 0xFFFFFFFE;
   f.timestamp_ns = 0x1122334455667788ull;
+  f.token = 0x8877665544332211ull;
   f.payload = std::move(payload);
   return f;
 }
@@ -89,7 +90,7 @@ TEST(FrameCodec, RejectsUnknownType) {
 
 TEST(FrameCodec, RejectsAFourGigabyteLengthFromTheHeaderAlone) {
   std::string header = encode_frame(sample(FrameType::kData, ""));
-  for (int i = 20; i < 24; ++i) header[i] = '\xFF';
+  for (size_t i = kHeaderSize - 4; i < kHeaderSize; ++i) header[i] = '\xFF';
   Frame out;
   auto r = decode_stream(as_bytes(header), kDefaultTcpMaxPayload, out);
   EXPECT_EQ(r.status, DecodeStatus::kOversized);
@@ -117,6 +118,27 @@ TEST(FrameCodec, DatagramMustBeExactlyOneFrame) {
   const std::string longer = bytes + "x";
   EXPECT_EQ(decode_datagram(as_bytes(longer), kMaxUdpFramePayload, out).status,
             DecodeStatus::kTrailingBytes);
+}
+
+TEST(FrameCodec, VersionTwoCarriesTheTokenBeforeTheLength) {
+  const std::string bytes = encode_frame(sample(FrameType::kJoin, "ab"));
+  ASSERT_EQ(bytes.size(), 32u + 2);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[2]), 2u);
+  EXPECT_EQ(bytes.substr(20, 8), std::string("\x88\x77\x66\x55\x44\x33\x22\x11", 8));
+  EXPECT_EQ(bytes.substr(28, 4), std::string("\0\0\0\x02", 4));
+  EXPECT_EQ(token_of(as_bytes(bytes)), 0x8877665544332211ull);
+  std::string stamped = bytes;
+  stamp_token(reinterpret_cast<uint8_t*>(stamped.data()), 42);
+  Frame out;
+  ASSERT_EQ(decode_datagram(as_bytes(stamped), 1024, out).status, DecodeStatus::kOk);
+  EXPECT_EQ(out.token, 42u);
+  EXPECT_EQ(out.payload, "ab");
+  // A version-1 peer is told the versions apart, not left guessing at a garbled frame.
+  std::string old = bytes;
+  old[2] = 1;
+  auto r = decode_datagram(as_bytes(old), 1024, out);
+  EXPECT_EQ(r.status, DecodeStatus::kBadVersion);
+  EXPECT_NE(r.reason.find("this build speaks 2"), std::string::npos) << r.reason;
 }
 
 TEST(FrameCodec, UdpLimitLeavesRoomForTheHeader) {

@@ -14,8 +14,9 @@
 namespace chat::udp {
 namespace {
 
-// Receive: a timestamp and, for a coalesced buffer, its segment size.
-constexpr size_t kControlSpace = CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(sizeof(int));
+// Receive: a timestamp, the kernel's drop count and, for a coalesced buffer, its segment size.
+constexpr size_t kControlSpace =
+    CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int));
 // Send: the segment size of a run.
 constexpr size_t kSendControlSpace = CMSG_SPACE(sizeof(uint16_t));
 
@@ -55,6 +56,9 @@ DatagramSocket::DatagramSocket(net::Fd fd, DatagramSocketOptions options)
   // enqueue and one wake-up per run instead of per datagram. Without it the kernel would split a
   // GSO buffer back into datagrams before queueing them.
   gro_ = ::setsockopt(fd_.get(), SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+  // How many datagrams the kernel dropped for want of buffer: a hub must not take the silence
+  // this causes for a member's own.
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
 }
 
 DatagramSocket::~DatagramSocket() {
@@ -111,6 +115,7 @@ ReceiveOutcome DatagramSocket::receive() {
   const uint64_t mono = now_ns();
   const uint64_t real = clock_ns(CLOCK_REALTIME);
   rx_.clear();  // keeps its capacity: no allocation in steady state
+  uint32_t overflowed = 0;
   for (int i = 0; i < got; ++i) {
     msghdr& h = rx_headers_[i].msg_hdr;
     const net::SocketAddress& from = rx_from_[i];
@@ -122,6 +127,10 @@ ReceiveOutcome DatagramSocket::receive() {
         int gso_size = 0;
         std::memcpy(&gso_size, CMSG_DATA(c), sizeof gso_size);
         if (gso_size > 0) segment = static_cast<size_t>(gso_size);
+        continue;
+      }
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+        std::memcpy(&overflowed, CMSG_DATA(c), sizeof overflowed);
         continue;
       }
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
@@ -147,7 +156,7 @@ ReceiveOutcome DatagramSocket::receive() {
           InboundDatagram{{base + at, part}, from, received_ns, truncated && at + part == length});
     }
   }
-  return ReceiveOutcome{{rx_.data(), rx_.size()}, 0, static_cast<size_t>(got)};
+  return ReceiveOutcome{{rx_.data(), rx_.size()}, 0, static_cast<size_t>(got), overflowed};
 }
 
 size_t DatagramSocket::build_send_vector(std::span<const OutboundDatagram> batch, size_t first) {

@@ -51,6 +51,9 @@ struct ReceiveOutcome {
   // Kernel receive buffers filled (at most the batch). One coalesced (GRO) buffer yields many
   // datagrams, so this, not datagrams.size(), tells whether the socket may hold more.
   size_t buffers = 0;
+  // Datagrams the kernel has dropped so far because the socket's buffer was full (SO_RXQ_OVFL,
+  // cumulative, as of the newest datagram read; 0 where the kernel does not say).
+  uint32_t overflowed = 0;
 };
 
 class DatagramIo {

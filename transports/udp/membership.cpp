@@ -69,10 +69,10 @@ std::optional<Member> Membership::leave(PeerId id) {
   return out;
 }
 
-std::vector<Member> Membership::expire(TimePoint now) {
+std::vector<Member> Membership::expire(TimePoint now, TimePoint heard_by) {
   std::vector<Member> out;
   for (size_t i = 0; i < members_.size();) {
-    if (now - members_[i].last_heard >= expiry_of(members_[i])) {
+    if (now - std::max(members_[i].last_heard, heard_by) >= expiry_of(members_[i])) {
       out.push_back(members_[i]);
       remove_at(i);  // the last member moved into slot i: look at it again
     } else {

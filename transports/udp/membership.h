@@ -35,6 +35,7 @@ struct Member {
   net::SocketAddress address;
   TimePoint last_heard{};
   bool text = false;
+  uint64_t token = 0;  // framed members: the secret every datagram from it must carry
 };
 
 class Membership {
@@ -58,7 +59,9 @@ class Membership {
   // Removes a member; returns it, or nullopt for an unknown id.
   std::optional<Member> leave(PeerId id);
   // Removes and returns every member silent for at least its expiry (text members: text_expiry).
-  std::vector<Member> expire(TimePoint now);
+  // Every member counts as heard at `heard_by` at the latest: a moment after which what it sent
+  // may have been lost on our side (the kernel dropped datagrams for want of buffer).
+  std::vector<Member> expire(TimePoint now, TimePoint heard_by = TimePoint{});
   // When the next member could expire at the earliest (TimePoint::max() for an empty table).
   TimePoint next_expiry() const;
 

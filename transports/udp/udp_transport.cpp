@@ -60,6 +60,10 @@ Result<void> UdpTransport::start_server() {
   if (!fd) return make_error(fmt::format("udp: {}", fd.error().message));
   batch_ = kServerBatch;
   io_ = wrap(std::move(*fd), batch_);
+  const auto now = udp::SteadyClock::now();
+  admission_ = std::make_unique<udp::Admission>(now);
+  caught_up_ = now;
+  refused_reported_ = now;
   return {};
 }
 

@@ -3,10 +3,13 @@
 // WELCOME handshake with member ids, a membership table with heartbeats and expiry, LEAVE, and
 // per-link sequence numbers tracked with a sliding window.
 //
-// Server: one unconnected socket for the whole room; members are told apart by source address.
-// A first datagram without the frame magic comes from a plain-text peer (nc -u): it becomes a text
-// member that is sent lines. Client: one connected socket, so an ICMP port-unreachable surfaces
-// as ECONNREFUSED and "nothing is listening" is reported at once instead of after the timeout.
+// Server: one unconnected socket for the whole room; members are told apart by source address,
+// and an address joins only once it has shown it receives what is sent to it (see admission.h):
+// a framed joiner echoes a cookie, a plain-text peer (nc -u) types the code it was sent and then
+// becomes a text member that is sent lines. Every frame from a framed member carries the secret
+// token its WELCOME gave it; one without it is dropped and counted, whatever its source address.
+// Client: one connected socket, so an ICMP port-unreachable surfaces as ECONNREFUSED and "nothing
+// is listening" is reported at once instead of after the timeout.
 //
 // Every frame sent on a link takes that link's next sequence number, except PONG, whose seq and
 // timestamp fields echo the PING's (RTT = now - echoed timestamp); the receiver feeds every frame
@@ -27,6 +30,7 @@
 #include "src/wire/text_codec.h"
 #include "transports/transport.h"
 #include "transports/transport_common.h"
+#include "transports/udp/admission.h"
 #include "transports/udp/datagram_socket.h"
 #include "transports/udp/membership.h"
 #include "transports/udp/sequence_tracker.h"
@@ -61,6 +65,9 @@ class UdpTransport final : public Transport {
   enum class ClientState { kIdle, kJoining, kJoined, kDown };
 
   struct Link {
+    // Server: the member's secret (sent once, in WELCOME). Client: what we stamp on every frame
+    // to the hub: the cookie while joining, the secret once welcomed.
+    uint64_t token = 0;
     uint32_t send_seq = 0;
     udp::SequenceTracker tracker;
     PeerStats stats;
@@ -81,6 +88,10 @@ class UdpTransport final : public Transport {
   void on_readable();
   void handle_server_datagram(const udp::InboundDatagram& d);
   void handle_stranger(const udp::InboundDatagram& d);
+  void handle_text_stranger(const udp::InboundDatagram& d);
+  void note_malformed(const udp::InboundDatagram& d, std::string_view why);
+  // A JOIN from a stranger, or from a member's address without the member's token.
+  void handle_join(const udp::InboundDatagram& d, udp::Member* member);
   void handle_text(PeerId id, const udp::InboundDatagram& d);
   void handle_member_frame(PeerId id, const udp::InboundDatagram& d);
   void handle_client_datagram(const udp::InboundDatagram& d);
@@ -106,6 +117,7 @@ class UdpTransport final : public Transport {
 
   void on_tick();
   void server_tick(udp::TimePoint now);
+  void report_refused(udp::TimePoint now);
   void client_tick(udp::TimePoint now);
   void send_join();
   void client_down(DownReason reason, const std::string& why);
@@ -138,6 +150,29 @@ class UdpTransport final : public Transport {
   // Server.
   udp::Membership members_;
   std::unordered_map<PeerId, Link> links_;
+  std::unique_ptr<udp::Admission> admission_;
+  size_t stranger_work_ = 0;  // strangers handled in this wakeup
+  // The last moment the socket was read dry, and whether the last wakeup left datagrams queued.
+  udp::TimePoint caught_up_{};
+  bool behind_ = false;
+  // The kernel's count of datagrams it dropped for want of buffer, and when we last saw it grow.
+  uint32_t overflowed_ = 0;
+  udp::TimePoint overflowed_at_{};
+  // What was turned away since the last report in the log.
+  struct Refused {
+    uint64_t challenged = 0;   // told the cookie or the code
+    uint64_t withheld = 0;     // an answer would have exceeded 3× what the address sent
+    uint64_t shed = 0;         // past the per-wakeup share for strangers: not even looked at
+    uint64_t not_joined = 0;   // a frame other than JOIN from a stranger
+    uint64_t malformed = 0;    // not a frame we can read (or from a member, not a frame at all)
+    uint64_t wrong_token = 0;  // a member's address without the member's secret
+    uint64_t locked = 0;       // a code from an address out of tries until the secret changes
+    std::string first_malformed;
+    bool any() const {
+      return challenged || withheld || shed || not_joined || malformed || wrong_token || locked;
+    }
+  } refused_;
+  udp::TimePoint refused_reported_{};
 
   // Client.
   ClientState client_state_ = ClientState::kIdle;

@@ -89,9 +89,17 @@ void UdpTransport::handle_client_datagram(const udp::InboundDatagram& d) {
                   frame_.payload.empty() ? "refused by the udp hub" : frame_.payload);
       return;
     }
+    if (frame_.type == FrameType::kChallenge) {
+      // The hub wants proof that we receive at this address: echo its cookie at once.
+      if (frame_.token == 0 || frame_.token == link.token) return;
+      link.token = frame_.token;
+      send_join();
+      return;
+    }
     if (frame_.type != FrameType::kWelcome) return;  // nothing counts before we are admitted
     client_state_ = ClientState::kJoined;
     my_id_ = frame_.sender;
+    link.token = frame_.token;  // our secret: every frame we send from now on carries it
     for (net::TimerId* t : {&join_timer_, &join_deadline_}) {
       if (*t) loop_.cancel(*t);
       *t = 0;
@@ -126,6 +134,7 @@ void UdpTransport::handle_client_datagram(const udp::InboundDatagram& d) {
     case FrameType::kWelcome:  // a repeat: our JOIN was retransmitted
     case FrameType::kRefuse:
     case FrameType::kJoin:
+    case FrameType::kChallenge:
       return;
   }
 }

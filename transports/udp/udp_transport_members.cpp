@@ -1,10 +1,12 @@
 // UdpTransport, membership changes, timers and shutdown: close, expiry, heartbeats, refusals.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "transports/udp/udp_transport.h"
 #include "transports/udp/udp_transport_internal.h"
@@ -57,7 +59,15 @@ void UdpTransport::on_tick() {
 
 void UdpTransport::server_tick(udp::TimePoint now) {
   flush_pending();
-  for (const udp::Member& m : members_.expire(now)) {
+  admission_->rotate_if_due(now);
+  report_refused(now);
+  // While datagrams wait unread in the kernel, silence is measured to the last moment the socket
+  // was read dry, and none counts from before the kernel last dropped datagrams for want of
+  // buffer (they may have been anyone's): a hub busy relaying a burst must not blame its members
+  // for its own backlog. A flood that keeps the buffer overflowing thus keeps everyone in the
+  // room; that fails safe, and the room's size is bounded by --max-clients.
+  const auto judged_at = behind_ ? std::min(now, caught_up_) : now;
+  for (const udp::Member& m : members_.expire(judged_at, overflowed_at_)) {
     links_.erase(m.id);
     if (stopped_) return;
     if (callbacks_.on_peer_down)
@@ -66,6 +76,21 @@ void UdpTransport::server_tick(udp::TimePoint now) {
                                                                                : config_.expiry)));
   }
   if (!stopped_) send_control_to_members(FrameType::kHeartbeat, true, now);
+}
+
+void UdpTransport::report_refused(udp::TimePoint now) {
+  constexpr auto kReportEvery = std::chrono::seconds(1);
+  if (!refused_.any() || now - refused_reported_ < kReportEvery) return;
+  refused_reported_ = now;
+  const Refused r = std::exchange(refused_, Refused{});
+  // One line a second at most, however hard the hub is pushed; tests and operators read it.
+  spdlog::info(
+      "udp: turned away: {} challenged, {} answers withheld (3x limit), {} shed unread, {} "
+      "frames from non-members, {} malformed{}, {} without the member's token, {} codes from "
+      "addresses out of tries",
+      r.challenged, r.withheld, r.shed, r.not_joined, r.malformed,
+      r.malformed ? fmt::format(" (first: {})", r.first_malformed) : std::string(), r.wrong_token,
+      r.locked);
 }
 
 void UdpTransport::shutdown(std::chrono::milliseconds /*linger*/, std::function<void()> done) {

@@ -62,6 +62,10 @@ void UdpTransport::queue_frame(PeerId peer, Link& link, const net::SocketAddress
   wire::Frame f;
   f.type = type;
   f.sender = config_.side == Side::kServer ? (type == FrameType::kWelcome ? peer : 0) : my_id_;
+  // The hub hands out a token (WELCOME: the member's secret; CHALLENGE: a cookie); the member
+  // stamps its link's token on everything it sends.
+  const bool hands_out = type == FrameType::kWelcome || type == FrameType::kChallenge;
+  f.token = config_.side == Side::kClient || hands_out ? link.token : 0;
   const uint64_t now = now_ns();
   f.seq = sequenced ? link.send_seq++ : seq;
   f.timestamp_ns = sequenced ? now : timestamp;
@@ -77,6 +81,8 @@ void UdpTransport::queue_message(PeerId peer, Link& link, const net::SocketAddre
   const uint64_t now = now_ns();
   wire::encode_message_frame(message, config_.side == Side::kServer ? 0 : my_id_, link.send_seq++,
                              now, slot);
+  if (config_.side == Side::kClient)
+    wire::stamp_token(reinterpret_cast<uint8_t*>(slot.data()), link.token);
   link.last_sent = to_time_point(now);
   commit_slot(peer, to, true);
 }
