@@ -13,6 +13,13 @@
 //
 // All integers are big-endian. On TCP the header's length field is the length prefix; on UDP one
 // frame is one datagram and the length must match the datagram exactly.
+//
+// UDP may also send a BUNDLE: a header of this layout whose sequence field holds the number of
+// frames it carries (it takes no sequence number of its own), then that many complete frames back
+// to back, each with its own header, sequence number and length. The sender packs what one loop
+// turn sends to one member, up to the path MTU (1,472 bytes of IPv4 payload by default); the
+// receiver checks the whole bundle, then handles each inner frame as if it had come alone, so loss
+// and reordering are still counted per message. See bundle_codec.h.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -40,8 +47,9 @@ enum class FrameType : uint8_t {
   kHeartbeat = 7,  // keeps a UDP membership alive
   kPing = 8,       // RTT probe; the peer answers PONG echoing seq and timestamp
   kPong = 9,
+  kBundle = 11,  // UDP: several complete frames in one datagram (layout above)
 };
-inline constexpr uint8_t kMaxFrameType = 9;
+inline constexpr uint8_t kMaxFrameType = 11;
 
 struct Frame {
   FrameType type = FrameType::kData;

@@ -49,6 +49,8 @@ std::string_view frame_type_name(FrameType type) {
       return "PING";
     case FrameType::kPong:
       return "PONG";
+    case FrameType::kBundle:
+      return "BUNDLE";
   }
   return "?";
 }

@@ -126,6 +126,7 @@ void UdpTransport::handle_client_datagram(const udp::InboundDatagram& d) {
     case FrameType::kWelcome:  // a repeat: our JOIN was retransmitted
     case FrameType::kRefuse:
     case FrameType::kJoin:
+    case FrameType::kBundle:  // taken apart before it gets here
       return;
   }
 }
