@@ -249,6 +249,40 @@ TEST_F(UdpBundleTest, BundlesNeverPassTheConfiguredSize) {
   EXPECT_EQ(client_stats(dave).lost, 0u);
 }
 
+TEST_F(UdpBundleTest, AnIpv6MemberGetsTwentyBytesLess) {
+  // The same link carries 20 fewer bytes of UDP payload under an IPv6 header.
+  TransportConfig c = testing::loopback_server_config();
+  c.bind = "::1";
+  c.udp_bundle_bytes = 600;
+  server_ = std::make_unique<UdpTransport>(loop_, std::move(c));
+  TransportCallbacks cb;
+  cb.on_peer_up = [this](const PeerInfo& p) { ids_.push_back(p.id); };
+  if (!server_->start(std::move(cb)).ok()) GTEST_SKIP() << "no IPv6 loopback here";
+  auto fd = net::bind_udp("::1", 0);
+  ASSERT_TRUE(fd.ok());
+  const net::Fd six = std::move(*fd);
+  const std::string join = frame(FrameType::kJoin, 0, "six");
+  const net::SocketAddress to = hub();
+  ASSERT_EQ(::sendto(six.get(), join.data(), join.size(), 0, to.get(), to.length),
+            static_cast<ssize_t>(join.size()));
+  ASSERT_TRUE(run_until(loop_, [&] { return !ids_.empty(); }));
+  // Frames of 115 bytes: five fit 600 bytes with the bundle header (599), only four fit 580.
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(server_->send(ids_[0], Message::chat(std::string(90, 'x'))).ok());
+  std::vector<std::string> datagrams;
+  size_t frames = 0;
+  ASSERT_TRUE(run_until(loop_, [&] {
+    char buf[2048];
+    for (ssize_t n; (n = ::recv(six.get(), buf, sizeof buf, MSG_DONTWAIT)) >= 0;) {
+      datagrams.emplace_back(buf, static_cast<size_t>(n));
+      frames += frames_in(datagrams.back()).size();
+    }
+    return frames == 21;  // the WELCOME and 20 messages
+  }));
+  for (const auto& d : datagrams) EXPECT_LE(d.size(), 580u);
+  EXPECT_LT(datagrams.size(), 21u);
+}
+
 TEST_F(UdpBundleTest, SizeZeroSendsOneDatagramPerMessage) {
   start_server(0);
   Relay relay(loop_, hub());
