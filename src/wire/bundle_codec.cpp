@@ -35,13 +35,17 @@ size_t begin_bundle(std::string& out) {
 
 void finish_bundle(std::string& out, size_t start, uint32_t sender, uint64_t timestamp_ns,
                    uint32_t frames) {
-  const size_t end = out.size();
-  const size_t payload = end - start - kHeaderSize;
-  // Encoded past the end and moved into place, so the header layout lives in frame_codec alone.
+  write_bundle_header(reinterpret_cast<uint8_t*>(out.data() + start),
+                      out.size() - start - kHeaderSize, sender, timestamp_ns, frames);
+}
+
+void write_bundle_header(uint8_t* at, size_t payload, uint32_t sender, uint64_t timestamp_ns,
+                         uint32_t frames) {
+  // Encoded aside and copied into place, so the header layout lives in frame_codec alone.
+  std::string header;
   encode_header(FrameType::kBundle, sender, frames, timestamp_ns, static_cast<uint32_t>(payload),
-                out);
-  std::memcpy(out.data() + start, out.data() + end, kHeaderSize);
-  out.resize(end);
+                header);
+  std::memcpy(at, header.data(), kHeaderSize);
 }
 
 DecodeResult decode_bundle(std::span<const uint8_t> bytes, size_t max_payload,
@@ -69,9 +73,13 @@ DecodeResult decode_bundle(std::span<const uint8_t> bytes, size_t max_payload,
   frames.reserve(count);
   std::span<const uint8_t> rest = bytes.subspan(kHeaderSize);
   while (!rest.empty()) {
-    if (frames.size() == count)
-      return reject(frames, DecodeStatus::kTrailingBytes,
-                    fmt::format("bundle has bytes past its {} frames", count));
+    if (frames.size() == count) {
+      for (const uint8_t b : rest)
+        if (b != 0)
+          return reject(frames, DecodeStatus::kTrailingBytes,
+                        fmt::format("bundle has bytes past its {} frames", count));
+      break;  // padding
+    }
     uint32_t inner = 0;
     const DecodeResult r = peek_header(rest, max_payload, inner);
     if (r.status == DecodeStatus::kNeedMore)

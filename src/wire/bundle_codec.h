@@ -6,7 +6,9 @@
 //   field holding the NUMBER OF INNER FRAMES (a bundle takes no sequence number of its own), the
 //   send timestamp, and the payload length, which must match the datagram exactly;
 //   payload: that many complete frames back to back, each with its own header, sequence number
-//   and length, exactly as it would travel alone.
+//   and length, exactly as it would travel alone; then possibly zero bytes of padding (no frame
+//   begins with 0), which let a run of bundles to one peer be of equal size and so leave as one
+//   segmentation-offload send.
 //
 // Inner frames keep their own per-link sequence numbers, so the receiver's sequence window counts
 // loss and reordering per message, and a lost bundle shows up as one gap per message it carried.
@@ -37,6 +39,10 @@ size_t begin_bundle(std::string& out);
 // Writes the header of the bundle begun at `start` over the frames appended since.
 void finish_bundle(std::string& out, size_t start, uint32_t sender, uint64_t timestamp_ns,
                    uint32_t frames);
+// Writes a bundle header over the kBundleOverhead bytes at `at`, for `payload` bytes after it:
+// the frames, then zero bytes of padding if `payload` is longer than they are.
+void write_bundle_header(uint8_t* at, size_t payload, uint32_t sender, uint64_t timestamp_ns,
+                         uint32_t frames);
 
 // Splits a bundle datagram into its inner frames, each a span into `bytes` that decode_datagram
 // accepts on its own. `max_payload` bounds every inner frame's payload, as it bounds a lone

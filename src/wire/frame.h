@@ -16,10 +16,12 @@
 //
 // UDP may also send a BUNDLE: a header of this layout whose sequence field holds the number of
 // frames it carries (it takes no sequence number of its own), then that many complete frames back
-// to back, each with its own header, sequence number and length. The sender packs what one loop
-// turn sends to one member, up to the path MTU (1,472 bytes of IPv4 payload by default); the
-// receiver checks the whole bundle, then handles each inner frame as if it had come alone, so loss
-// and reordering are still counted per message. See bundle_codec.h.
+// to back, each with its own header, sequence number and length, then possibly zero bytes of
+// padding. The sender packs what one loop turn sends to one member, up to the path MTU (1,472
+// bytes of IPv4 payload by default), and pads a member's bundles to one size so they leave as one
+// segmentation-offload send; the receiver checks the whole bundle, then handles each inner frame
+// as if it had come alone, so loss and reordering are still counted per message. See
+// bundle_codec.h.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -160,6 +160,25 @@ TEST(BundleCodec, MalformedBundlesAreRejectedWhole) {
   EXPECT_EQ(decode_bundle(as_bytes(good), kDefaultTcpMaxPayload, frames).status, DecodeStatus::kOk);
 }
 
+TEST(BundleCodec, ZeroPaddingAfterTheFramesIsAccepted) {
+  // Padding makes a run of bundles to one peer equal in size: one offload send for all.
+  std::string bytes = bundle_of(2);
+  const size_t frames_end = bytes.size();
+  bytes.append(40, '\0');
+  write_bundle_header(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size() - kBundleOverhead, 7,
+                      99, 2);
+  Frames frames;
+  const DecodeResult r = decode_bundle(as_bytes(bytes), kMaxUdpFramePayload, frames);
+  ASSERT_EQ(r.status, DecodeStatus::kOk) << r.reason;
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1].data() + frames[1].size(),
+            reinterpret_cast<const uint8_t*>(bytes.data()) + frames_end);
+  bytes[frames_end + 5] = 1;  // not padding: a third frame the count does not admit
+  EXPECT_EQ(decode_bundle(as_bytes(bytes), kMaxUdpFramePayload, frames).status,
+            DecodeStatus::kTrailingBytes);
+  EXPECT_TRUE(frames.empty());
+}
+
 TEST(BundleCodec, TheInnerMaximumBoundsEachFrame) {
   const std::string bytes = bundle_of(2, 1, 200);
   Frames frames;

@@ -14,13 +14,15 @@
 // Duplicates the window recognises are counted and not delivered.
 //
 // Outgoing datagrams queue briefly and leave in sendmmsg batches: at the end of each receive
-// batch, when 64 are queued, or after the current loop iteration. Nothing waits on the kernel: a
+// batch, when 256 are queued, or after the current loop iteration. Nothing waits on the kernel: a
 // datagram the socket buffer cannot take (EAGAIN) is dropped and counted in stats().dropped.
 //
 // Frames for one framed peer within that window are packed into BUNDLE datagrams of at most
 // `udp_bundle_bytes` (the path MTU's payload; 0 turns bundling off), so a hub relaying a burst
 // pays the kernel's per-datagram cost once per member, not once per member per message. A lone
-// frame still leaves as a plain frame, and a frame too large for a bundle leaves alone.
+// frame still leaves as a plain frame, and a frame too large for a bundle leaves alone. A peer's
+// bundles leave together, padded to one size, so the kernel takes them as one offload send; what
+// waits for one peer is bounded by one such send (64,000 bytes), and for all by kMaxFullBundles.
 #include <array>
 #include <chrono>
 #include <memory>
@@ -74,17 +76,31 @@ class UdpTransport final : public Transport {
     size_t bundle = kNoBundle;  // index into open_ while frames for it are being gathered
   };
   static constexpr size_t kNoBundle = ~size_t{0};
+  // Queued datagrams that trigger an immediate flush: a sendmmsg's worth, so a member's chain of
+  // bundles is rarely cut between two calls.
+  static constexpr size_t kSendQueueLimit = 256;
   struct Pending {
     PeerId peer;
     uint32_t messages;  // chat messages the datagram carries (a bundle may carry many)
     uint32_t skip;      // bytes at the front of the slot that are not sent
     bool has_address;
     net::SocketAddress to;
+    std::span<const uint8_t> bytes;  // when set, sent instead of the slot (a bundle chain's)
   };
-  // This loop turn's frames for one framed peer: complete frames after a reserved bundle header.
+  // This loop turn's frames for one framed peer, as a chain of bundles laid out `limit` bytes
+  // apart: the full ones, then the one being filled. Equal strides let the full ones be padded to
+  // one size at the flush, so the chain leaves as one segmentation-offload send.
   struct OpenBundle {
+    struct Full {
+      uint32_t length;  // header and frames, before padding
+      uint32_t frames;
+      uint32_t messages;
+      uint64_t stamp_ns;
+    };
     PeerId peer = kNoPeer;
     std::string bytes;
+    std::vector<Full> full;
+    size_t start = 0;  // where the bundle being filled begins
     uint32_t frames = 0;
     uint32_t messages = 0;
     uint64_t stamp_ns = 0;  // when its latest frame was queued: no clock read per bundle
@@ -130,8 +146,13 @@ class UdpTransport final : public Transport {
   // Counts the frame just appended to the buffer bundle_for returned.
   void bundled(Link& link, bool is_message);
   size_t bundle_limit(const net::SocketAddress* to) const;
-  void seal_bundle(OpenBundle& b);
-  // Moves every open bundle into the send queue (a lone frame as itself).
+  // Closes the bundle being filled; a chain as long as one offload send may be goes out at once.
+  void close_bundle(OpenBundle& b);
+  // Queues b's chain (a lone frame as itself); b's bytes must stay put until send_queued().
+  void queue_chain(OpenBundle& b);
+  void reset_chain(OpenBundle& b);
+  void send_chain_now(OpenBundle& b);
+  // Moves every chain into the send queue and sends it.
   void seal_bundles();
   // Sends the queue; open bundles stay open.
   void send_queued();
@@ -202,6 +223,7 @@ class UdpTransport final : public Transport {
   std::vector<uint32_t> out_messages_;
   std::vector<OpenBundle> open_;  // the first open_count_ are in use; the rest keep capacity
   size_t open_count_ = 0;
+  size_t full_bundles_ = 0;  // across every chain: bounds what one turn may hold
   std::vector<std::span<const uint8_t>> inner_;  // a received bundle's frames
   std::vector<std::array<uint8_t, wire::kHeaderSize>> heads_;
   std::string shared_frame_;

@@ -19,6 +19,7 @@
 #include "src/util/clock.h"
 #include "src/wire/bundle_codec.h"
 #include "src/wire/message_codec.h"
+#include "transports/udp/datagram_socket.h"
 #include "transports/udp/udp_transport.h"
 #include "transports/udp/udp_transport_internal.h"
 
@@ -31,6 +32,10 @@ using udp::detail::to_time_point;
 // An IPv6 header is 20 bytes longer than an IPv4 one, so the same link carries 20 fewer bytes of
 // UDP payload to an IPv6 peer (1,452 instead of 1,472 on a 1,500-byte link).
 constexpr size_t kIpv6Extra = 20;
+
+// Full bundles all chains may hold before the turn's output is sent early (about 24 MB at the
+// default size: what TCP's per-link queues would hold for a thousand members in one turn).
+constexpr size_t kMaxFullBundles = 16384;
 
 bool is_ipv6_peer(const net::SocketAddress& a) {
   if (a.family() != AF_INET6) return false;
@@ -50,14 +55,15 @@ size_t UdpTransport::bundle_limit(const net::SocketAddress* to) const {
 std::string* UdpTransport::bundle_for(PeerId peer, Link& link, const net::SocketAddress* to,
                                       size_t frame_bytes) {
   if (config_.udp_bundle_bytes == 0 || peer == kNoPeer) return nullptr;
+  if (full_bundles_ >= kMaxFullBundles) flush_pending();  // bounds what one turn holds
   OpenBundle* b = nullptr;
   if (link.bundle < open_count_ && open_[link.bundle].peer == peer) b = &open_[link.bundle];
   const size_t limit = b ? b->limit : bundle_limit(to);
   if (wire::kBundleOverhead + frame_bytes > limit) {
-    if (b) seal_bundle(*b);  // what was gathered goes first: per-link order holds
+    if (b) send_chain_now(*b);  // what was gathered goes first: per-link order holds
     return nullptr;
   }
-  if (b && b->bytes.size() + frame_bytes > limit) seal_bundle(*b);
+  if (b && b->bytes.size() - b->start + frame_bytes > limit) close_bundle(*b);
   if (!b) {
     if (open_count_ == open_.size()) open_.emplace_back();
     link.bundle = open_count_;
@@ -66,10 +72,7 @@ std::string* UdpTransport::bundle_for(PeerId peer, Link& link, const net::Socket
     b->limit = limit;
     b->has_address = to != nullptr;
     if (to) b->to = *to;
-    b->bytes.clear();
-    wire::begin_bundle(b->bytes);
-    b->frames = 0;
-    b->messages = 0;
+    reset_chain(*b);
   }
   schedule_flush();
   return &b->bytes;
@@ -84,28 +87,73 @@ void UdpTransport::bundled(Link& link, bool is_message) {
           .count());
 }
 
-void UdpTransport::seal_bundle(OpenBundle& b) {
+void UdpTransport::close_bundle(OpenBundle& b) {
   if (b.frames == 0) return;
-  std::string& slot = next_slot();
-  uint32_t skip = 0;
-  if (b.frames == 1)
-    skip = wire::kBundleOverhead;  // nothing to bundle: the frame leaves as itself
-  else
-    wire::finish_bundle(b.bytes, 0, config_.side == Side::kServer ? 0 : my_id_, b.stamp_ns,
-                        b.frames);
-  std::swap(slot, b.bytes);  // the bundle keeps the slot's old buffer for its next frames
-  commit_slot(b.peer, b.has_address ? &b.to : nullptr, b.messages, skip);
+  b.full.push_back(OpenBundle::Full{static_cast<uint32_t>(b.bytes.size() - b.start), b.frames,
+                                    b.messages, b.stamp_ns});
+  ++full_bundles_;
+  // The next bundle starts one stride on; the gap is zeros, ready to pad this one.
+  b.start += b.limit;
+  b.bytes.resize(b.start, '\0');
+  wire::begin_bundle(b.bytes);
+  b.frames = 0;
+  b.messages = 0;
+  if (b.full.size() >= std::max<size_t>(1, udp::DatagramSocket::kMaxSegmentBytes / b.limit))
+    send_chain_now(b);
+}
+
+void UdpTransport::queue_chain(OpenBundle& b) {
+  close_bundle(b);
+  if (b.full.empty()) return;
+  // Every bundle but the last is padded to the longest: a run of equal segments to one peer is
+  // what the kernel sends as one (UDP_SEGMENT), and the last of a run may be shorter.
+  uint32_t longest = 0;
+  for (const auto& f : b.full)
+    if (f.frames > 1) longest = std::max(longest, f.length);
+  const uint32_t sender = config_.side == Side::kServer ? 0 : my_id_;
+  auto* base = reinterpret_cast<uint8_t*>(b.bytes.data());
+  for (size_t i = 0; i < b.full.size(); ++i) {
+    const OpenBundle::Full& f = b.full[i];
+    const size_t at = i * b.limit;
+    std::span<const uint8_t> bytes;
+    if (f.frames == 1) {
+      bytes = {base + at + wire::kBundleOverhead, f.length - wire::kBundleOverhead};
+    } else {
+      const size_t length = i + 1 < b.full.size() ? longest : f.length;
+      wire::write_bundle_header(base + at, length - wire::kBundleOverhead, sender, f.stamp_ns,
+                                f.frames);
+      bytes = {base + at, length};
+    }
+    if (pending_.size() >= kSendQueueLimit) send_queued();
+    pending_.push_back(Pending{b.peer, f.messages, 0, b.has_address, b.to, bytes});
+  }
+  full_bundles_ -= b.full.size();
+  b.full.clear();
+}
+
+void UdpTransport::reset_chain(OpenBundle& b) {
+  full_bundles_ -= b.full.size();
+  b.full.clear();
   b.bytes.clear();
+  b.start = 0;
   wire::begin_bundle(b.bytes);
   b.frames = 0;
   b.messages = 0;
 }
 
+void UdpTransport::send_chain_now(OpenBundle& b) {
+  queue_chain(b);
+  send_queued();  // the chain's bytes are reused from here on
+  reset_chain(b);
+}
+
 void UdpTransport::seal_bundles() {
+  for (size_t i = 0; i < open_count_; ++i) queue_chain(open_[i]);
+  send_queued();
   for (size_t i = 0; i < open_count_; ++i) {
     OpenBundle& b = open_[i];
-    seal_bundle(b);
     if (Link* link = find_link(b.peer); link && link->bundle == i) link->bundle = kNoBundle;
+    reset_chain(b);
     b.peer = kNoPeer;
   }
   open_count_ = 0;

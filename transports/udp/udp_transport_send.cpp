@@ -22,8 +22,6 @@ using udp::detail::bytes_of;
 using udp::detail::to_time_point;
 using wire::FrameType;
 
-constexpr size_t kSendQueueLimit = 64;  // queued datagrams that trigger an immediate flush
-
 }  // namespace
 
 Result<void> UdpTransport::check_size(size_t text_size, size_t datagram_size) const {
@@ -48,7 +46,8 @@ std::string& UdpTransport::next_slot() {
 
 void UdpTransport::commit_slot(PeerId peer, const net::SocketAddress* to, uint32_t messages,
                                uint32_t skip) {
-  pending_.push_back(Pending{peer, messages, skip, to != nullptr, to ? *to : net::SocketAddress{}});
+  pending_.push_back(
+      Pending{peer, messages, skip, to != nullptr, to ? *to : net::SocketAddress{}, {}});
   schedule_flush();
 }
 
@@ -121,8 +120,10 @@ void UdpTransport::send_queued() {
   out_messages_.clear();
   for (size_t i = 0; i < pending_.size(); ++i) {
     const Pending& p = pending_[i];
-    out_.push_back(udp::OutboundDatagram{
-        {}, bytes_of(slots_[i]).subspan(p.skip), p.has_address ? &p.to : nullptr});
+    out_.push_back(
+        udp::OutboundDatagram{{},
+                              p.bytes.empty() ? bytes_of(slots_[i]).subspan(p.skip) : p.bytes,
+                              p.has_address ? &p.to : nullptr});
     out_links_.push_back(find_link(p.peer));
     out_messages_.push_back(p.messages);
   }
