@@ -576,7 +576,7 @@ def bundle_words(docs):
     if per[-1] < 1.05:
         return (f"UDP's hub sent its fan-out about one message per datagram here ({spread}), so a "
                 "lost datagram took one message with it.")
-    return (f"UDP's hub packs what one loop turn sends a member into one datagram{size}: in this "
+    return (f"UDP's hub packs what one loop turn sends a member into datagrams{size}: in this "
             f"run's fan-out the members received {spread} messages per datagram, so one lost "
             f"datagram takes that many messages with it — the sequence numbers still count each "
             "one lost, but loss comes in bursts the size of a bundle.")
