@@ -270,9 +270,11 @@ TEST_F(UdpBundleTest, AnIpv6MemberGetsTwentyBytesLess) {
   ASSERT_EQ(::sendto(six.get(), join.data(), join.size(), 0, to.get(), to.length),
             static_cast<ssize_t>(join.size()));
   ASSERT_TRUE(run_until(loop_, [&] { return !ids_.empty(); }));
-  // Frames of 115 bytes: five fit 600 bytes with the bundle header (599), only four fit 580.
+  // Frames of a size of which five fit 600 bytes with the bundle header, but only four fit 580.
+  const size_t frame_bytes = (600 - wire::kBundleOverhead) / 5;
+  const size_t text = frame_bytes - wire::kHeaderSize - 1;  // 1: the empty name's length byte
   for (int i = 0; i < 20; ++i)
-    ASSERT_TRUE(server_->send(ids_[0], Message::chat(std::string(90, 'x'))).ok());
+    ASSERT_TRUE(server_->send(ids_[0], Message::chat(std::string(text, 'x'))).ok());
   std::vector<std::string> datagrams;
   size_t frames = 0;
   ASSERT_TRUE(run_until(loop_, [&] {
