@@ -50,6 +50,10 @@ struct FanoutPoint {
   double hub_cpu_s = -1;        // during the rounds
   double generator_cpu_s = -1;  // this process, during the rounds
   double rounds_wall_s = 0;
+  // What the generator's links took in during the rounds: messages over datagrams says how many
+  // messages one lost datagram would take with it (UDP bundles; 0 datagrams on other wires).
+  uint64_t link_messages = 0;
+  uint64_t link_datagrams = 0;
   std::string error;
 };
 
@@ -219,6 +223,18 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
   if (hub_pid > 0) out.hub_rss_joined_kib = resident_kib(hub_pid);
 
   // Phase 3: the rounds.
+  auto link_totals = [&](uint64_t& messages, uint64_t& datagrams) {
+    messages = datagrams = 0;
+    for (const auto& mb : members) {
+      if (!mb.framed) continue;
+      const PeerStats s = mb.framed->stats();
+      messages += s.messages_received;
+      datagrams += s.datagrams_received;
+    }
+  };
+  uint64_t messages0 = 0;
+  uint64_t datagrams0 = 0;
+  link_totals(messages0, datagrams0);
   measuring = true;
   const double hub_cpu0 = hub_pid > 0 ? cpu_seconds(hub_pid) : -1;
   const double gen_cpu0 = cpu_seconds(::getpid());
@@ -247,6 +263,9 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
   if (!finished) loop.run();
   loop.cancel(watchdog);
   out.rounds_wall_s = static_cast<double>(now_ns() - rounds_t0) / 1e9;
+  link_totals(out.link_messages, out.link_datagrams);
+  out.link_messages -= std::min(out.link_messages, messages0);
+  out.link_datagrams -= std::min(out.link_datagrams, datagrams0);
   if (hub_cpu0 >= 0) out.hub_cpu_s = cpu_seconds(hub_pid) - hub_cpu0;
   out.generator_cpu_s = cpu_seconds(::getpid()) - gen_cpu0;
   if (hub_pid > 0) out.hub_rss_end_kib = resident_kib(hub_pid);
@@ -277,6 +296,9 @@ void add_cost_metrics(Json& m, const FanoutPoint& p, size_t n) {
         static_cast<double>(p.hub_rss_joined_kib) - static_cast<double>(p.hub_rss_idle_kib);
     m["hub_rss_per_member_b"] = grown * 1024.0 / static_cast<double>(n);
   }
+  if (p.link_datagrams > 0)
+    m["messages_per_datagram"] =
+        static_cast<double>(p.link_messages) / static_cast<double>(p.link_datagrams);
   if (p.rounds_wall_s > 0) {
     if (p.hub_cpu_s >= 0) m["hub_cpu_pct"] = 100.0 * p.hub_cpu_s / p.rounds_wall_s;
     if (p.generator_cpu_s >= 0)
@@ -304,6 +326,9 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
                       {"text", o.text},
                       {"broadcast", o.broadcast},
                       {"hub", o.target.empty() ? "chat server --mode hub" : o.target}};
+      if (transport == "udp")
+        r.params["udp_bundle_bytes"] =
+            o.udp_bundle_bytes.value_or(TransportConfig{}.udp_bundle_bytes);
       if (n < 2) continue;
       if (n + 64 > fd_limit) {
         r.note = fmt::format("needs {} file descriptors, the limit is {}", n + 64, fd_limit);
@@ -318,7 +343,10 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
         if (!hp) return hp.error();
         hub = *hp;
       } else {
-        auto started = start_chat_server(scratch, "hub", transport, {}, -1, o.path.get());
+        std::vector<std::string> extra;
+        if (o.udp_bundle_bytes && transport == "udp")
+          extra = {"--udp-bundle-bytes", std::to_string(*o.udp_bundle_bytes)};
+        auto started = start_chat_server(scratch, "hub", transport, extra, -1, o.path.get());
         if (!started) return started.error();
         server = std::move(*started);
         hub.port = server.port;

@@ -15,6 +15,7 @@
 // mode for 10,000 members. Every run also reports the hub's resident memory per member and the CPU
 // share of the hub and of this load generator (one thread: near 100 % it is the bottleneck).
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct FanoutOptions {
   double round_timeout_s = 2.0;  // give up on a round's missing deliveries after this
   double max_seconds = 120;      // hard cap per point
   size_t max_inflight_deliveries = 200'000;
+  // UDP: the hub's --udp-bundle-bytes (0: a datagram per message); unset: the hub's default.
+  std::optional<size_t> udp_bundle_bytes;
   std::shared_ptr<BenchPath> path;  // null: loopback
 };
 

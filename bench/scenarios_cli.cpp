@@ -109,6 +109,10 @@ void register_fanout(CLI::App* bench, int& exit_code) {
       ->capture_default_str();
   app->add_option("--round-timeout", o->round_timeout_s, "seconds before a round is given up")
       ->capture_default_str();
+  app->add_option("--udp-bundle-bytes", o->udp_bundle_bytes,
+                  "UDP hub: bundle size in bytes, as chat server takes it (0: one message per "
+                  "datagram; default: the server's 1472)")
+      ->check(cli::number_in(0, 65507));
   app->callback([o, c, clients, impair, app, &exit_code] {
     o->transports = split_list(c->transports);
     o->clients = parse_size_list(*clients);

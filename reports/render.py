@@ -556,7 +556,30 @@ def promises(docs):
                      " (UDP's figure counts only what arrived, ENet's waits for every "
                      "acknowledgement)")
         text += "."
+    bundles = bundle_words(docs)
+    if bundles:
+        text += " " + bundles
     return text
+
+
+def bundle_words(docs):
+    """What UDP's bundles mean for loss, from the messages per datagram the fan-out measured."""
+    fan = [r for r in sweep(docs, "fanout") if r["transport"] == "udp"
+           and num(r["metrics"], "messages_per_datagram")]
+    if not fan:
+        return ""
+    per = sorted(r["metrics"]["messages_per_datagram"] for r in fan)
+    sizes = sorted({num(r["params"], "udp_bundle_bytes") for r in fan} - {None})
+    size = (f" of at most {and_words([f'{b:,}' for b in sizes])} bytes" if sizes and min(sizes) > 0
+            else "")
+    spread = f"{per[0]:.1f}" if per[-1] - per[0] < 0.05 else f"{per[0]:.1f} to {per[-1]:.1f}"
+    if per[-1] < 1.05:
+        return (f"UDP's hub sent its fan-out about one message per datagram here ({spread}), so a "
+                "lost datagram took one message with it.")
+    return (f"UDP's hub packs what one loop turn sends a member into datagrams{size}: in this "
+            f"run's fan-out the members received {spread} messages per datagram, so one lost "
+            f"datagram takes that many messages with it — the sequence numbers still count each "
+            "one lost, but loss comes in bursts the size of a bundle.")
 
 
 def rtt_summary(docs):

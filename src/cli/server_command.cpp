@@ -36,6 +36,7 @@ struct ServerOptions {
   size_t high_water = 4 * 1024 * 1024;
   std::string overflow = "disconnect";
   int socket_buffer = 0;
+  size_t udp_bundle_bytes = 1472;
   std::string io = "epoll";
   bool mode_given = false;
 };
@@ -90,6 +91,7 @@ int run_server(const ServerOptions& o) {
   config.high_water_bytes = o.high_water;
   config.overflow = o.overflow == "drop" ? OverflowPolicy::kDrop : OverflowPolicy::kDisconnect;
   config.socket_buffer = o.socket_buffer;
+  config.udp_bundle_bytes = o.udp_bundle_bytes;
   if (o.mode == "p2p") {
     config.max_peers = 1;
     config.full_reason = "this p2p server is busy: it already chats with one client";
@@ -213,6 +215,12 @@ void register_server(CLI::App& root, int& exit_code) {
   app->add_option("--socket-buffer", o->socket_buffer,
                   "SO_RCVBUF/SO_SNDBUF request in bytes (0: kernel default)")
       ->check(number_in(0, 1 << 30));
+  app->add_option("--udp-bundle-bytes", o->udp_bundle_bytes,
+                  "UDP: pack what one loop turn sends a member into datagrams of at most this "
+                  "many bytes, the path MTU's IPv4 payload (IPv6 peers get 20 fewer); 0: one "
+                  "message per datagram")
+      ->check(number_in(0, 65507))
+      ->capture_default_str();
   app->add_option("--io", o->io,
                   "server I/O model: epoll (one event loop), or for teaching a hub over TCP only: "
                   "threads (one blocking thread per client), select, poll")

@@ -21,6 +21,14 @@
 // address could have received; the JOIN that echoes it is admitted, and the WELCOME's token is
 // the member's secret, which every later datagram from that member carries. TCP and ENet, whose
 // handshakes already prove the address, send 0 and ignore it.
+// UDP may also send a BUNDLE: a header of this layout whose sequence field holds the number of
+// frames it carries (it takes no sequence number of its own), then that many complete frames back
+// to back, each with its own header, sequence number and length, then possibly zero bytes of
+// padding. The sender packs what one loop turn sends to one member, up to the path MTU (1,472
+// bytes of IPv4 payload by default), and pads a member's bundles to one size so they leave as one
+// segmentation-offload send; the receiver checks the whole bundle, then handles each inner frame
+// as if it had come alone, so loss and reordering are still counted per message. See
+// bundle_codec.h.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -49,8 +57,9 @@ enum class FrameType : uint8_t {
   kPing = 8,       // RTT probe; the peer answers PONG echoing seq and timestamp
   kPong = 9,
   kChallenge = 10,  // UDP server → joiner: echo this token (a cookie) in your next JOIN
+  kBundle = 11,     // UDP: several complete frames in one datagram (layout above)
 };
-inline constexpr uint8_t kMaxFrameType = 10;
+inline constexpr uint8_t kMaxFrameType = 11;
 
 struct Frame {
   FrameType type = FrameType::kData;

@@ -55,6 +55,8 @@ std::string_view frame_type_name(FrameType type) {
       return "PONG";
     case FrameType::kChallenge:
       return "CHALLENGE";
+    case FrameType::kBundle:
+      return "BUNDLE";
   }
   return "?";
 }

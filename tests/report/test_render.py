@@ -55,5 +55,30 @@ class RttPlot(unittest.TestCase):
         self.assertTrue(all(10 <= t <= 2e6 for t in wide), wide)
 
 
+class BundleWords(unittest.TestCase):
+    def docs(self, per, size=1472):
+        runs = [{"scenario": "fanout", "tool": "chat", "transport": "udp",
+                 "params": {"clients": c, "messages": 20, "udp_bundle_bytes": size},
+                 "metrics": {"deliveries_per_s": 1e6, "messages_per_datagram": p}}
+                for c, p in zip((100, 1000), per)]
+        runs.append({"scenario": "fanout", "tool": "chat", "transport": "tcp",
+                     "params": {"clients": 100, "messages": 20},
+                     "metrics": {"deliveries_per_s": 1e6}})
+        return [{"schema": render.SCHEMA, "schema_version": 2, "runs": runs}]
+
+    def test_a_lost_datagram_takes_the_measured_messages(self):
+        text = render.promises(self.docs([12.34, 15.0]))
+        self.assertIn("12.3 to 15.0 messages per datagram", text)
+        self.assertIn("1,472 bytes", text)
+        self.assertIn("one lost datagram takes that many messages", text)
+
+    def test_unbundled_runs_say_one_message(self):
+        text = render.promises(self.docs([1.0, 1.0], size=0))
+        self.assertIn("about one message per datagram", text)
+
+    def test_no_udp_fanout_no_sentence(self):
+        self.assertNotIn("per datagram", render.promises(rtt_doc([("tcp", 16, 50.0)])))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -14,6 +14,7 @@
 
 #include "src/net/event_loop.h"
 #include "src/net/socket.h"
+#include "src/wire/bundle_codec.h"
 #include "src/wire/frame_codec.h"
 #include "src/wire/message_codec.h"
 #include "tests/support/transport_harness.h"
@@ -82,14 +83,20 @@ class RawUdp {
   net::SocketAddress address() const { return net::local_address(fd_.get()); }
   uint16_t port() const { return address().port(); }
 
-  // Decoded frames among what arrived.
+  // Decoded frames among what arrived, bundles taken apart as the transport does.
   std::vector<wire::Frame> frames() const {
     std::vector<wire::Frame> out;
+    std::vector<std::span<const uint8_t>> inner;
     for (const auto& d : received) {
-      wire::Frame f;
-      if (wire::decode_datagram(wire::as_bytes(d), wire::kMaxUdpFramePayload, f).status ==
-          wire::DecodeStatus::kOk)
-        out.push_back(f);
+      inner.assign(1, wire::as_bytes(d));
+      if (wire::looks_like_bundle(inner[0]))
+        (void)wire::decode_bundle(wire::as_bytes(d), wire::kMaxUdpFramePayload, inner);
+      for (const auto bytes : inner) {
+        wire::Frame f;
+        if (wire::decode_datagram(bytes, wire::kMaxUdpFramePayload, f).status ==
+            wire::DecodeStatus::kOk)
+          out.push_back(f);
+      }
     }
     return out;
   }

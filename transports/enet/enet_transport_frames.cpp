@@ -62,6 +62,7 @@ void EnetTransport::handle_frame(Link& link, const wire::Frame& f) {
     case FrameType::kWelcome:
     case FrameType::kRefuse:
     case FrameType::kChallenge:
+    case FrameType::kBundle:  // UDP's packing; ENet aggregates on its own
       return;  // ENet keeps the link alive itself; a late handshake frame changes nothing
   }
 }

@@ -161,6 +161,7 @@ bool TcpTransport::handle_frame(TcpConnection& c, const wire::Frame& f) {
     case FrameType::kWelcome:
     case FrameType::kRefuse:
     case FrameType::kChallenge:
+    case FrameType::kBundle:  // a UDP datagram's packing; a stream never needs it
       spdlog::debug("tcp: {}: ignoring a late {} frame", c.address(),
                     wire::frame_type_name(f.type));
       return true;

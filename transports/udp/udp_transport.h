@@ -17,11 +17,19 @@
 // Duplicates the window recognises are counted and not delivered.
 //
 // Outgoing datagrams queue briefly and leave in sendmmsg batches: at the end of each receive
-// batch, when 64 are queued, or after the current loop iteration. Nothing waits on the kernel: a
+// batch, when 256 are queued, or after the current loop iteration. Nothing waits on the kernel: a
 // datagram the socket buffer cannot take (EAGAIN) is dropped and counted in stats().dropped.
+//
+// Frames for one framed peer within that window are packed into BUNDLE datagrams of at most
+// `udp_bundle_bytes` (the path MTU's payload; 0 turns bundling off), so a hub relaying a burst
+// pays the kernel's per-datagram cost once per member, not once per member per message. A lone
+// frame still leaves as a plain frame, and a frame too large for a bundle leaves alone. A peer's
+// bundles leave together, padded to one size, so the kernel takes them as one offload send; what
+// waits for one peer is bounded by one such send (64,000 bytes), and for all by kMaxFullBundles.
 #include <array>
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -72,11 +80,39 @@ class UdpTransport final : public Transport {
     udp::SequenceTracker tracker;
     PeerStats stats;
     udp::TimePoint last_sent{};
+    size_t bundle = kNoBundle;  // index into open_ while frames for it are being gathered
   };
+  static constexpr size_t kNoBundle = ~size_t{0};
+  // Queued datagrams that trigger an immediate flush: a sendmmsg's worth, so a member's chain of
+  // bundles is rarely cut between two calls.
+  static constexpr size_t kSendQueueLimit = 256;
   struct Pending {
     PeerId peer;
-    bool message;
+    uint32_t messages;  // chat messages the datagram carries (a bundle may carry many)
+    uint32_t skip;      // bytes at the front of the slot that are not sent
     bool has_address;
+    net::SocketAddress to;
+    std::span<const uint8_t> bytes;  // when set, sent instead of the slot (a bundle chain's)
+  };
+  // This loop turn's frames for one framed peer, as a chain of bundles laid out `limit` bytes
+  // apart: the full ones, then the one being filled. Equal strides let the full ones be padded to
+  // one size at the flush, so the chain leaves as one segmentation-offload send.
+  struct OpenBundle {
+    struct Full {
+      uint32_t length;  // header and frames, before padding
+      uint32_t frames;
+      uint32_t messages;
+      uint64_t stamp_ns;
+    };
+    PeerId peer = kNoPeer;
+    std::string bytes;
+    std::vector<Full> full;
+    size_t start = 0;  // where the bundle being filled begins
+    uint32_t frames = 0;
+    uint32_t messages = 0;
+    uint64_t stamp_ns = 0;  // when its latest frame was queued: no clock read per bundle
+    size_t limit = 0;
+    bool has_address = false;
     net::SocketAddress to;
   };
 
@@ -97,6 +133,10 @@ class UdpTransport final : public Transport {
   void handle_client_datagram(const udp::InboundDatagram& d);
   void deliver(PeerId id, Link& link, const udp::InboundDatagram& d);
   void record_pong(Link& link, uint64_t echoed_ns);
+  // Checks a BUNDLE whole, then handles each frame in it as if it had come alone.
+  void receive_bundle(const udp::InboundDatagram& d);
+  void dispatch(const udp::InboundDatagram& d);
+  void count_datagram(const udp::InboundDatagram& d);
 
   // Queues one frame (or text line) for `peer`; `to` is null on the client's connected socket.
   void queue_frame(PeerId peer, Link& link, const net::SocketAddress* to, wire::FrameType type,
@@ -108,10 +148,30 @@ class UdpTransport final : public Transport {
   void queue_text(PeerId peer, Link& link, const net::SocketAddress& to, std::string_view line,
                   bool is_message);
   std::string& next_slot();
-  void commit_slot(PeerId peer, const net::SocketAddress* to, bool is_message);
+  void commit_slot(PeerId peer, const net::SocketAddress* to, uint32_t messages, uint32_t skip = 0);
+  void schedule_flush();
+  // Where to append one encoded frame of `frame_bytes` for `peer`: its open bundle, or null when
+  // the frame must leave alone (bundling off, a text or unknown peer, a frame too large).
+  std::string* bundle_for(PeerId peer, Link& link, const net::SocketAddress* to,
+                          size_t frame_bytes);
+  // Counts the frame just appended to the buffer bundle_for returned.
+  void bundled(Link& link, bool is_message);
+  size_t bundle_limit(const net::SocketAddress* to) const;
+  // Closes the bundle being filled; a chain as long as one offload send may be goes out at once.
+  void close_bundle(OpenBundle& b);
+  // Queues b's chain (a lone frame as itself); b's bytes must stay put until send_queued().
+  void queue_chain(OpenBundle& b);
+  void reset_chain(OpenBundle& b);
+  void send_chain_now(OpenBundle& b);
+  // Moves every chain into the send queue and sends it.
+  void seal_bundles();
+  // Sends the queue; open bundles stay open.
+  void send_queued();
   void flush_pending();
-  // Sends out_ and accounts each datagram on its link (out_links_, out_is_message_).
+  // Sends out_ and accounts each datagram on its link (out_links_, out_messages_).
   void send_batch();
+  // broadcast() when the message fits a bundle: appended to each framed member's open bundle.
+  size_t broadcast_bundled(const Message& message, PeerId except);
   // One header-only control frame to every framed member (heartbeats, LEAVE at shutdown).
   void send_control_to_members(wire::FrameType type, bool only_idle, udp::TimePoint now);
 
@@ -195,7 +255,11 @@ class UdpTransport final : public Transport {
   bool flush_scheduled_ = false;
   std::vector<udp::OutboundDatagram> out_;
   std::vector<Link*> out_links_;
-  std::vector<uint8_t> out_is_message_;
+  std::vector<uint32_t> out_messages_;
+  std::vector<OpenBundle> open_;  // the first open_count_ are in use; the rest keep capacity
+  size_t open_count_ = 0;
+  size_t full_bundles_ = 0;  // across every chain: bounds what one turn may hold
+  std::vector<std::span<const uint8_t>> inner_;  // a received bundle's frames
   std::vector<std::array<uint8_t, wire::kHeaderSize>> heads_;
   std::string shared_frame_;
   std::string shared_line_;

@@ -135,6 +135,7 @@ void UdpTransport::handle_client_datagram(const udp::InboundDatagram& d) {
     case FrameType::kRefuse:
     case FrameType::kJoin:
     case FrameType::kChallenge:
+    case FrameType::kBundle:  // taken apart before it gets here
       return;
   }
 }

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/util/clock.h"
+#include "src/wire/bundle_codec.h"
 #include "src/wire/message_codec.h"
 #include "transports/udp/admission.h"
 #include "transports/udp/udp_transport.h"
@@ -52,10 +53,11 @@ void UdpTransport::on_readable() {
     }
     for (const udp::InboundDatagram& d : r.datagrams) {
       if (stopped_) return;
-      if (config_.side == Side::kServer)
-        handle_server_datagram(d);
+      count_datagram(d);
+      if (!d.truncated && wire::looks_like_bundle(d.bytes))
+        receive_bundle(d);  // each frame in it goes through dispatch() on its own
       else
-        handle_client_datagram(d);
+        dispatch(d);
     }
     // A short read means the socket is drained. Count kernel buffers, not datagrams: a coalesced
     // (GRO) buffer holds many. Layers that do not report buffers are judged by datagrams.
@@ -78,6 +80,13 @@ void UdpTransport::note_malformed(const udp::InboundDatagram& d, std::string_vie
     refused_.first_malformed = fmt::format("{} from {}", why, d.from.to_string());
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("udp: dropped a datagram: {} from {}", why, d.from.to_string());
+}
+
+void UdpTransport::dispatch(const udp::InboundDatagram& d) {
+  if (config_.side == Side::kServer)
+    handle_server_datagram(d);
+  else
+    handle_client_datagram(d);
 }
 
 void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
@@ -275,6 +284,7 @@ void UdpTransport::handle_member_frame(PeerId id, const udp::InboundDatagram& d)
     case FrameType::kWelcome:
     case FrameType::kRefuse:
     case FrameType::kChallenge:
+    case FrameType::kBundle:  // taken apart before it gets here; a nested one is refused whole
       spdlog::debug("udp: ignored {} from member {}", wire::frame_type_name(frame_.type), id);
       return;
   }

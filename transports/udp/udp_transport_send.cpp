@@ -1,4 +1,5 @@
 // UdpTransport, sending: size checks, the send queue and its batched flush, send and broadcast.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <span>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/util/clock.h"
+#include "src/wire/bundle_codec.h"
 #include "src/wire/message_codec.h"
 #include "transports/udp/udp_transport.h"
 #include "transports/udp/udp_transport_internal.h"
@@ -19,8 +21,6 @@ namespace {
 using udp::detail::bytes_of;
 using udp::detail::to_time_point;
 using wire::FrameType;
-
-constexpr size_t kSendQueueLimit = 64;  // queued datagrams that trigger an immediate flush
 
 }  // namespace
 
@@ -37,15 +37,21 @@ Result<void> UdpTransport::check_size(size_t text_size, size_t datagram_size) co
 }
 
 std::string& UdpTransport::next_slot() {
-  if (pending_.size() >= kSendQueueLimit) flush_pending();
+  if (pending_.size() >= kSendQueueLimit) send_queued();
   if (slots_.size() <= pending_.size()) slots_.resize(pending_.size() + 1);
   std::string& slot = slots_[pending_.size()];
   slot.clear();
   return slot;
 }
 
-void UdpTransport::commit_slot(PeerId peer, const net::SocketAddress* to, bool is_message) {
-  pending_.push_back(Pending{peer, is_message, to != nullptr, to ? *to : net::SocketAddress{}});
+void UdpTransport::commit_slot(PeerId peer, const net::SocketAddress* to, uint32_t messages,
+                               uint32_t skip) {
+  pending_.push_back(
+      Pending{peer, messages, skip, to != nullptr, to ? *to : net::SocketAddress{}, {}});
+  schedule_flush();
+}
+
+void UdpTransport::schedule_flush() {
   if (!flush_scheduled_) {
     flush_scheduled_ = true;
     defer_guarded([this] {
@@ -58,7 +64,8 @@ void UdpTransport::commit_slot(PeerId peer, const net::SocketAddress* to, bool i
 void UdpTransport::queue_frame(PeerId peer, Link& link, const net::SocketAddress* to,
                                wire::FrameType type, std::string_view payload, bool is_message,
                                bool sequenced, uint32_t seq, uint64_t timestamp) {
-  std::string& slot = next_slot();
+  std::string* bundle = bundle_for(peer, link, to, wire::kHeaderSize + payload.size());
+  std::string& slot = bundle ? *bundle : next_slot();
   wire::Frame f;
   f.type = type;
   f.sender = config_.side == Side::kServer ? (type == FrameType::kWelcome ? peer : 0) : my_id_;
@@ -72,19 +79,29 @@ void UdpTransport::queue_frame(PeerId peer, Link& link, const net::SocketAddress
   f.payload.assign(payload);
   wire::encode_frame(f, slot);
   link.last_sent = to_time_point(now);
-  commit_slot(peer, to, is_message);
+  if (bundle)
+    bundled(link, is_message);
+  else
+    commit_slot(peer, to, is_message);
 }
 
 void UdpTransport::queue_message(PeerId peer, Link& link, const net::SocketAddress* to,
                                  const Message& message) {
-  std::string& slot = next_slot();
+  const size_t frame_bytes =
+      wire::kHeaderSize + wire::payload_overhead(message) + message.text.size();
+  std::string* bundle = bundle_for(peer, link, to, frame_bytes);
+  std::string& slot = bundle ? *bundle : next_slot();
   const uint64_t now = now_ns();
+  const size_t at = slot.size();  // a bundle already holds frames: stamp the one appended here
   wire::encode_message_frame(message, config_.side == Side::kServer ? 0 : my_id_, link.send_seq++,
                              now, slot);
   if (config_.side == Side::kClient)
-    wire::stamp_token(reinterpret_cast<uint8_t*>(slot.data()), link.token);
+    wire::stamp_token(reinterpret_cast<uint8_t*>(slot.data() + at), link.token);
   link.last_sent = to_time_point(now);
-  commit_slot(peer, to, true);
+  if (bundle)
+    bundled(link, true);
+  else
+    commit_slot(peer, to, 1);
 }
 
 void UdpTransport::queue_text(PeerId peer, Link& link, const net::SocketAddress& to,
@@ -96,18 +113,26 @@ void UdpTransport::queue_text(PeerId peer, Link& link, const net::SocketAddress&
 }
 
 void UdpTransport::flush_pending() {
+  seal_bundles();
+  send_queued();
+}
+
+void UdpTransport::send_queued() {
   if (pending_.empty() || !io_) {
     pending_.clear();
     return;
   }
   out_.clear();
   out_links_.clear();
-  out_is_message_.clear();
+  out_messages_.clear();
   for (size_t i = 0; i < pending_.size(); ++i) {
     const Pending& p = pending_[i];
-    out_.push_back(udp::OutboundDatagram{{}, bytes_of(slots_[i]), p.has_address ? &p.to : nullptr});
+    out_.push_back(
+        udp::OutboundDatagram{{},
+                              p.bytes.empty() ? bytes_of(slots_[i]).subspan(p.skip) : p.bytes,
+                              p.has_address ? &p.to : nullptr});
     out_links_.push_back(find_link(p.peer));
-    out_is_message_.push_back(p.message);
+    out_messages_.push_back(p.messages);
   }
   pending_.clear();
   send_batch();
@@ -121,7 +146,7 @@ void UdpTransport::send_batch() {
     for (size_t k = i; k < i + r.sent; ++k) {
       if (Link* link = out_links_[k]) {
         link->stats.bytes_sent += batch[k].head.size() + batch[k].body.size();
-        link->stats.messages_sent += out_is_message_[k];
+        link->stats.messages_sent += out_messages_[k];
       }
     }
     i += r.sent;
@@ -130,7 +155,8 @@ void UdpTransport::send_batch() {
     const bool buffer_full = r.error == EAGAIN || r.error == EWOULDBLOCK || r.error == ENOBUFS;
     const size_t failed = buffer_full ? batch.size() - i : 1;
     for (size_t k = i; k < i + failed; ++k)
-      if (Link* link = out_links_[k]) ++link->stats.dropped;
+      if (Link* link = out_links_[k])
+        link->stats.dropped += std::max<uint32_t>(out_messages_[k], 1);
     if (r.error == ECONNREFUSED && config_.side == Side::kClient)
       schedule_refused();
     else if (!buffer_full)
@@ -179,6 +205,9 @@ size_t UdpTransport::broadcast(const Message& message, PeerId except) {
     spdlog::warn("udp: broadcast not sent: {}", r.error().message);
     return 0;
   }
+  if (config_.udp_bundle_bytes > 0 &&
+      wire::kBundleOverhead + wire::kHeaderSize + payload <= config_.udp_bundle_bytes)
+    return broadcast_bundled(message, except);
   flush_pending();  // keep per-link order: anything queued earlier goes first
   wire::Frame f = wire::message_to_frame(message);
   f.timestamp_ns = now_ns();
@@ -216,7 +245,7 @@ size_t UdpTransport::broadcast(const Message& message, PeerId except) {
     link->last_sent = now;
     out_links_.push_back(link);
   }
-  out_is_message_.assign(out_.size(), 1);
+  out_messages_.assign(out_.size(), 1);
   if (!out_.empty()) send_batch();
   return out_.size();
 }
@@ -245,7 +274,7 @@ void UdpTransport::send_control_to_members(wire::FrameType type, bool only_idle,
     link->last_sent = now;
     out_links_.push_back(link);
   }
-  out_is_message_.assign(out_.size(), 0);
+  out_messages_.assign(out_.size(), 0);
   if (!out_.empty()) send_batch();
 }
 
