@@ -40,6 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   again.resize(size, '\0');  // what follows the frames can only be padding
   finish_bundle(again, start, outer.sender, outer.timestamp_ns,
                 static_cast<uint32_t>(frames.size()));
+  // The outer header's token is not read (each inner frame carries its own): keep what came.
+  stamp_token(reinterpret_cast<uint8_t*>(again.data()), outer.token);
   if (!std::equal(again.begin(), again.end(), reinterpret_cast<const char*>(data))) std::abort();
   return 0;
 }

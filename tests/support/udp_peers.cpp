@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "src/util/clock.h"
+#include "src/wire/bundle_codec.h"
 #include "src/wire/frame_codec.h"
 
 namespace chat::testing {
@@ -95,6 +96,11 @@ bool FramedPeer::send(FrameType type, std::string_view payload, std::optional<ui
 }
 
 std::optional<wire::Frame> FramedPeer::next(std::chrono::milliseconds timeout) {
+  if (!queued_.empty()) {
+    wire::Frame f = std::move(queued_.front());
+    queued_.pop_front();
+    return f;
+  }
   const auto deadline = Clock::now() + timeout;
   for (;;) {
     pollfd p{fd_.get(), POLLIN, 0};
@@ -103,6 +109,20 @@ std::optional<wire::Frame> FramedPeer::next(std::chrono::milliseconds timeout) {
     const ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
     if (n < 0) return std::nullopt;
     bytes_received_ += static_cast<size_t>(n);
+    // The hub packs what one loop turn sends a member into a bundle: take it apart in order.
+    std::vector<std::span<const uint8_t>> inner;
+    if (wire::decode_bundle({buf, static_cast<size_t>(n)}, sizeof buf, inner).status ==
+        wire::DecodeStatus::kOk) {
+      for (const auto& bytes : inner) {
+        wire::Frame f;
+        if (wire::decode_datagram(bytes, sizeof buf, f).status == wire::DecodeStatus::kOk)
+          queued_.push_back(std::move(f));
+      }
+      if (queued_.empty()) continue;
+      wire::Frame f = std::move(queued_.front());
+      queued_.pop_front();
+      return f;
+    }
     wire::Frame f;
     if (wire::decode_datagram({buf, static_cast<size_t>(n)}, sizeof buf, f).status ==
         wire::DecodeStatus::kOk)
@@ -155,6 +175,7 @@ std::optional<std::chrono::nanoseconds> FramedPeer::ping(std::chrono::millisecon
 }
 
 void FramedPeer::drain() {
+  queued_.clear();
   uint8_t buf[65536];
   while (::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT) >= 0) {
   }

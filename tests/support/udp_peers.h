@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +61,7 @@ class FramedPeer {
   uint32_t id_ = 0;
   uint32_t seq_ = 0;
   size_t bytes_received_ = 0;
+  std::deque<wire::Frame> queued_;  // the rest of a bundle next() took apart
 };
 
 // A UDP/IPv4 datagram with any source address and port, through a raw socket (CAP_NET_RAW).

@@ -110,18 +110,28 @@ std::vector<wire::Frame> frames_in(const std::string& d) {
   return out;
 }
 
-std::string data_frame(uint32_t seq, std::string text) {
+std::string data_frame(uint32_t seq, std::string text, uint64_t token = 0) {
   std::string out;
   wire::encode_message_frame(Message::chat(std::move(text)), 0, seq, 1000 + seq, out);
+  wire::stamp_token(reinterpret_cast<uint8_t*>(out.data()), token);
   return out;
 }
 
-std::string frame(FrameType type, uint32_t seq, std::string payload = {}) {
+std::string frame(FrameType type, uint32_t seq, std::string payload = {}, uint64_t token = 0) {
   wire::Frame f;
   f.type = type;
   f.seq = seq;
+  f.token = token;
   f.payload = std::move(payload);
   return wire::encode_frame(f);
+}
+
+// The token of the first frame of `type` among `datagrams` (0 if none came yet).
+uint64_t token_of(const std::vector<std::string>& datagrams, FrameType type) {
+  for (const auto& d : datagrams)
+    for (const auto& f : frames_in(d))
+      if (f.type == type) return f.token;
+  return 0;
 }
 
 class UdpBundleTest : public ::testing::Test {
@@ -265,24 +275,38 @@ TEST_F(UdpBundleTest, AnIpv6MemberGetsTwentyBytesLess) {
   auto fd = net::bind_udp("::1", 0);
   ASSERT_TRUE(fd.ok());
   const net::Fd six = std::move(*fd);
-  const std::string join = frame(FrameType::kJoin, 0, "six");
   const net::SocketAddress to = hub();
-  ASSERT_EQ(::sendto(six.get(), join.data(), join.size(), 0, to.get(), to.length),
-            static_cast<ssize_t>(join.size()));
-  ASSERT_TRUE(run_until(loop_, [&] { return !ids_.empty(); }));
-  // Frames of a size of which five fit 600 bytes with the bundle header, but only four fit 580.
-  const size_t frame_bytes = (600 - wire::kBundleOverhead) / 5;
-  const size_t text = frame_bytes - wire::kHeaderSize - 1;  // 1: the empty name's length byte
-  for (int i = 0; i < 20; ++i)
-    ASSERT_TRUE(server_->send(ids_[0], Message::chat(std::string(text, 'x'))).ok());
   std::vector<std::string> datagrams;
   size_t frames = 0;
-  ASSERT_TRUE(run_until(loop_, [&] {
+  auto take = [&] {
     char buf[2048];
     for (ssize_t n; (n = ::recv(six.get(), buf, sizeof buf, MSG_DONTWAIT)) >= 0;) {
       datagrams.emplace_back(buf, static_cast<size_t>(n));
       frames += frames_in(datagrams.back()).size();
     }
+  };
+  // The hub admits an address only once it has echoed the cookie of the hub's CHALLENGE.
+  const std::string join = frame(FrameType::kJoin, 0, "six");
+  ASSERT_EQ(::sendto(six.get(), join.data(), join.size(), 0, to.get(), to.length),
+            static_cast<ssize_t>(join.size()));
+  ASSERT_TRUE(run_until(loop_, [&] {
+    take();
+    return token_of(datagrams, FrameType::kChallenge) != 0;
+  }));
+  const std::string echo =
+      frame(FrameType::kJoin, 0, "six", token_of(datagrams, FrameType::kChallenge));
+  ASSERT_EQ(::sendto(six.get(), echo.data(), echo.size(), 0, to.get(), to.length),
+            static_cast<ssize_t>(echo.size()));
+  ASSERT_TRUE(run_until(loop_, [&] { return !ids_.empty(); }));
+  datagrams.clear();
+  frames = 0;
+  // Frames of a size of which five fit 600 bytes with the bundle header, but only four fit 580.
+  const size_t frame_bytes = (600 - wire::kBundleOverhead) / 5;
+  const size_t text = frame_bytes - wire::kHeaderSize - 1;  // 1: the empty name's length byte
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(server_->send(ids_[0], Message::chat(std::string(text, 'x'))).ok());
+  ASSERT_TRUE(run_until(loop_, [&] {
+    take();
     return frames == 21;  // the WELCOME and 20 messages
   }));
   for (const auto& d : datagrams) EXPECT_LE(d.size(), 580u);
@@ -329,14 +353,19 @@ TEST_F(UdpBundleTest, TheHubTakesBundlesApartAndDropsABadOneWhole) {
   std::vector<std::string> got;
   Socket raw(loop_, [&](std::string d, const net::SocketAddress&) { got.push_back(d); });
   raw.send_to(hub(), frame(FrameType::kJoin, 0, "raw"));
+  ASSERT_TRUE(run_until(loop_, [&] { return token_of(got, FrameType::kChallenge) != 0; }));
+  raw.send_to(hub(), frame(FrameType::kJoin, 0, "raw", token_of(got, FrameType::kChallenge)));
   ASSERT_TRUE(run_until(loop_, [&] { return !ids_.empty(); }));
   const PeerId id = ids_[0];
+  ASSERT_TRUE(run_until(loop_, [&] { return token_of(got, FrameType::kWelcome) != 0; }));
+  const uint64_t token = token_of(got, FrameType::kWelcome);  // every frame must carry it
 
-  auto bundle = [](uint32_t first, size_t count, bool spoil) {
+  auto bundle = [token](uint32_t first, size_t count, bool spoil) {
     std::string out;
     const size_t start = wire::begin_bundle(out);
     for (size_t i = 0; i < count; ++i) {
-      std::string f = data_frame(first + static_cast<uint32_t>(i), "b" + std::to_string(first + i));
+      std::string f =
+          data_frame(first + static_cast<uint32_t>(i), "b" + std::to_string(first + i), token);
       if (spoil && i == count - 1) f[0] = 'X';
       out += f;
     }
@@ -345,7 +374,7 @@ TEST_F(UdpBundleTest, TheHubTakesBundlesApartAndDropsABadOneWhole) {
   };
   raw.send_to(hub(), bundle(1, 3, false));
   raw.send_to(hub(), bundle(4, 3, true));  // its last frame is garbage: none of it counts
-  raw.send_to(hub(), data_frame(7, "b7"));
+  raw.send_to(hub(), data_frame(7, "b7", token));
   ASSERT_TRUE(run_until(loop_, [&] { return hub_got_.size() == 4; }));
   std::vector<std::string> texts;
   for (const auto& m : hub_got_) texts.push_back(m.text);
@@ -353,7 +382,7 @@ TEST_F(UdpBundleTest, TheHubTakesBundlesApartAndDropsABadOneWhole) {
   const PeerStats s = server_->stats(id);
   EXPECT_EQ(s.messages_received, 4u);
   EXPECT_EQ(s.lost, 3u);                // 4, 5 and 6 went down with their bundle
-  EXPECT_EQ(s.datagrams_received, 3u);  // the JOIN came before the member existed
+  EXPECT_EQ(s.datagrams_received, 3u);  // the JOINs came before the member existed
   EXPECT_EQ(server_->peers().size(), 1u);
 }
 
