@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace chat {
@@ -41,6 +42,7 @@ void TcpConnection::open(net::EventLoop::IoHandler handler) {
 void TcpConnection::close_now() {
   cancel_timer();
   cancel_idle_timer();
+  cancel_slow_timer();
   if (fd_.valid()) stats_.retransmits = retransmits();  // the last word, before TCP_INFO is gone
   if (registered_) loop_.remove(fd_.get());
   registered_ = false;
@@ -75,13 +77,32 @@ void TcpConnection::cancel_idle_timer() {
   idle_timer_ = 0;
 }
 
+void TcpConnection::arm_slow_timer(net::Duration delay, std::function<void()> fn) {
+  cancel_slow_timer();
+  slow_timer_ = loop_.run_after(delay, [this, fn = std::move(fn)] {
+    slow_timer_ = 0;
+    fn();
+  });
+}
+
+void TcpConnection::cancel_slow_timer() {
+  if (slow_timer_ != 0) loop_.cancel(slow_timer_);
+  slow_timer_ = 0;
+}
+
+void TcpConnection::set_reading_paused(bool paused) {
+  if (reading_paused_ == paused) return;
+  reading_paused_ = paused;
+  update_interest();
+}
+
 void TcpConnection::update_interest() {
   if (!registered_) return;
   uint32_t want = 0;
   if (state_ == State::kConnecting) {
     want = EPOLLOUT;
   } else {
-    want = peer_closed_ ? 0u : static_cast<uint32_t>(EPOLLIN);
+    want = peer_closed_ || reading_paused_ ? 0u : static_cast<uint32_t>(EPOLLIN);
     if (!output_.empty()) want |= EPOLLOUT;
   }
   if (want != interest_) {
@@ -149,6 +170,22 @@ void TcpConnection::shutdown_write() {
   if (write_shut_ || !fd_.valid()) return;
   write_shut_ = true;
   ::shutdown(fd_.get(), SHUT_WR);
+}
+
+bool TcpConnection::discard_input(size_t limit) {
+  if (!fd_.valid()) return false;
+  char sink[16 * 1024];
+  while (limit > 0) {
+    const ssize_t n = ::recv(fd_.get(), sink, std::min(limit, sizeof sink), MSG_DONTWAIT);
+    if (n > 0) {
+      stats_.bytes_received += static_cast<uint64_t>(n);
+      limit -= std::min(limit, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+  return true;
 }
 
 uint64_t TcpConnection::retransmits() const {

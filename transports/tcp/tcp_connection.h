@@ -80,6 +80,20 @@ class TcpConnection {
   // A second timer for the whole life of a link that has not yet sent a byte; closing cancels it.
   void arm_idle_timer(net::Duration delay, std::function<void()> fn);
   void cancel_idle_timer();
+  // A third timer for back-pressure: how long its queue may stay past the mark before it is cut.
+  void arm_slow_timer(net::Duration delay, std::function<void()> fn);
+  void cancel_slow_timer();
+  // Back-pressure: while set the link is not read (EPOLLIN is off), so the kernel's buffers fill
+  // and push back on the peer; EPOLLOUT still follows the queue.
+  void set_reading_paused(bool paused);
+  bool reading_paused() const { return reading_paused_; }
+  // Its queue passed the high-water mark and has not yet fallen below the low-water mark.
+  bool over_mark() const { return over_mark_; }
+  void set_over_mark(bool over) { over_mark_ = over; }
+  // Drop policy: messages dropped and not yet told to the peer, and not yet logged.
+  uint64_t& missed() { return missed_; }
+  uint64_t& unlogged_drops() { return unlogged_drops_; }
+  uint64_t& last_drop_log_ns() { return last_drop_log_ns_; }
   // Whether the peer has ever sent a byte: a silent link is the first to go when fds run out.
   bool spoken() const { return spoken_; }
   void mark_spoken() { spoken_ = true; }
@@ -97,6 +111,11 @@ class TcpConnection {
 
   // Half-closes after the queue drained, so the peer reads everything and then EOF.
   void shutdown_write();
+  bool write_shut() const { return write_shut_; }
+  // Reads and discards what the peer sent, at most `limit` bytes: a socket closed with unread
+  // input sends a reset, and a reset makes the peer's kernel throw away what it had not yet read
+  // (our goodbye among it). Returns false once the peer's FIN or an error was seen.
+  bool discard_input(size_t limit);
   // The peer sent its FIN: stop watching for input (EOF stays readable for ever) while what we
   // still owe it drains.
   void set_peer_closed();
@@ -123,6 +142,12 @@ class TcpConnection {
   uint32_t next_seq_ = 1;
   net::TimerId timer_ = 0;
   net::TimerId idle_timer_ = 0;
+  net::TimerId slow_timer_ = 0;
+  bool reading_paused_ = false;
+  bool over_mark_ = false;
+  uint64_t missed_ = 0;
+  uint64_t unlogged_drops_ = 0;
+  uint64_t last_drop_log_ns_ = 0;
   bool spoken_ = false;
   net::Buffer input_;
   net::Buffer output_;
