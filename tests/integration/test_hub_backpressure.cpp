@@ -370,5 +370,42 @@ TEST(HubBackpressure, MembersThatStoppedReadingGetTheGoodbyeAtShutdown) {
   EXPECT_EQ(goodbyes, members.size());
 }
 
+TEST(HubBackpressure, GoodbyeDoesNotWaitBehindAQueueTheMemberWillNeverRead) {
+  // The grace is long, so nobody is cut for being slow before the server stops; the hub's send
+  // buffers are fixed and small, so most of what a member does not read waits in the hub's queue.
+  auto s = hub({"--slow-reader-ms", "60000", "--socket-buffer", "65536"});
+  ASSERT_NE(s.port, 0);
+  Members members;
+  Members talker;
+  Members witness;
+  add_members(members, 5, s.port, 16 * 1024);
+  add_members(talker, 1, s.port);
+  add_members(witness, 1, s.port);
+  ASSERT_TRUE(all_joined(members, 10s));
+  ASSERT_TRUE(all_joined(talker, 10s));
+  ASSERT_TRUE(all_joined(witness, 10s));
+  for (auto& m : members) m->stop();
+
+  // ~2 MB each: far more than their buffers and the hub's kernel take, below the high-water mark.
+  const size_t lines = 900;
+  ASSERT_TRUE(send_bursts(talker, lines, Clock::now() + 20s));
+  ASSERT_EQ(wait_for_lines(witness, lines, Clock::now() + 20s), lines);
+
+  s.process->signal(SIGTERM);
+  const auto code = s.process->wait_exit(10s);
+  ASSERT_TRUE(code.has_value()) << "the server did not exit";
+  EXPECT_EQ(*code, 0);
+  size_t goodbyes = 0;
+  for (auto& m : members) {
+    m->read_rest(Clock::now() + 5s);
+    goodbyes += m->find("shutting down").empty() ? 0 : 1;
+    EXPECT_FALSE(m->reset());
+    EXPECT_TRUE(m->ended());
+    EXPECT_LT(m->lines(), lines);  // what was still queued for it was dropped, not waited for
+  }
+  EXPECT_EQ(goodbyes, members.size());
+  EXPECT_TRUE(s.process->wait_for_err_line("dropped so the goodbye gets through", 5s));
+}
+
 }  // namespace
 }  // namespace chat::testing

@@ -85,6 +85,8 @@ void TcpTransport::cut_slow_reader(TcpConnection& c, const std::string& why) {
 void TcpTransport::note_drop(TcpConnection& c) {
   ++c.stats().dropped;
   ++c.missed();
+  // A client's sender hears of each drop from send() itself; a server's room would not.
+  if (config_.side != Side::kServer) return;
   ++c.unlogged_drops();
   const uint64_t now = now_ns();
   if (now - c.last_drop_log_ns() < kDropLogEveryNs) return;

@@ -48,6 +48,7 @@ void TcpConnection::close_now() {
   registered_ = false;
   fd_.reset();
   output_.retrieve_all();
+  ends_.clear();
   state_ = State::kClosed;
 }
 
@@ -124,6 +125,7 @@ ssize_t TcpConnection::read(int& err, bool& drained) {
 int TcpConnection::write(std::string_view bytes) {
   if (!fd_.valid()) return EBADF;
   if (output_.empty()) {
+    // Bytes sent straight away never enter the queue's accounting; only a remainder does.
     while (!bytes.empty()) {
       // MSG_NOSIGNAL: a peer that vanished must give us EPIPE, not kill the process.
       const ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -139,6 +141,7 @@ int TcpConnection::write(std::string_view bytes) {
     if (bytes.empty()) return 0;
   }
   output_.append(bytes);
+  note_appended(bytes.size());
   update_interest();
   return 0;
 }
@@ -150,6 +153,7 @@ int TcpConnection::flush() {
     if (n >= 0) {
       stats_.bytes_sent += static_cast<uint64_t>(n);
       output_.retrieve(static_cast<size_t>(n));
+      note_sent(static_cast<size_t>(n));
       continue;
     }
     if (errno == EINTR) continue;
@@ -170,6 +174,42 @@ void TcpConnection::shutdown_write() {
   if (write_shut_ || !fd_.valid()) return;
   write_shut_ = true;
   ::shutdown(fd_.get(), SHUT_WR);
+}
+
+void TcpConnection::note_sent(size_t n) {
+  consumed_ += n;
+  while (!ends_.empty() && ends_.front() <= consumed_) ends_.pop_front();
+}
+
+size_t TcpConnection::drop_backlog() {
+  if (ends_.size() < 3) return 0;
+  // The first boundary past what was sent ends the message the kernel has begun to take (or the
+  // first whole one, if it has begun none); the last one queued is kept too, as the farewell a
+  // role says just before it shuts down; everything between goes.
+  const size_t head = static_cast<size_t>(ends_.front() - consumed_);
+  const size_t last = static_cast<size_t>(ends_.back() - ends_[ends_.size() - 2]);
+  const size_t dropped = ends_.size() - 2;
+  std::string kept(output_.peek(), head);
+  kept.append(output_.peek() + output_.readable_bytes() - last, last);
+  output_.retrieve_all();
+  output_.append(kept);
+  appended_ = consumed_ + kept.size();
+  ends_ = {consumed_ + head, appended_};
+  return dropped;
+}
+
+void TcpConnection::grow_send_buffer(size_t bytes) {
+  if (!fd_.valid()) return;
+  int current = 0;
+  socklen_t len = sizeof current;
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &current, &len) != 0) return;
+  // The kernel doubles what it is asked for and caps the request at net.core.wmem_max; asking past
+  // the usual cap could shrink a buffer that grew by itself, so the request stays below it.
+  constexpr size_t kSafeRequest = 200 * 1024;
+  const size_t want = static_cast<size_t>(current) / 2 + bytes;
+  if (want > kSafeRequest) return;
+  const int request = static_cast<int>(want);
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &request, sizeof request);
 }
 
 bool TcpConnection::discard_input(size_t limit) {

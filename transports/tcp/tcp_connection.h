@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -37,8 +38,12 @@ class TcpConnection {
   PeerId id() const { return id_; }
   int fd() const { return fd_.get(); }
 
-  // Queues bytes without a system call; the transport flushes dirty links once per loop turn.
-  void append(std::string_view bytes) { output_.append(bytes); }
+  // Queues bytes (whole messages) without a system call; the transport flushes dirty links once
+  // per loop turn.
+  void append(std::string_view bytes) {
+    output_.append(bytes);
+    note_appended(bytes.size());
+  }
   bool dirty() const { return dirty_; }
   void set_dirty(bool dirty) { dirty_ = dirty; }
   // Its queue passed the low-water mark: on_writable is owed once it falls below again.
@@ -108,6 +113,12 @@ class TcpConnection {
   // Writes what is queued (on EPOLLOUT). Same return as write().
   int flush();
   size_t queued() const { return output_.readable_bytes(); }
+  // Drops the queued messages the kernel has not begun to take, but for the last one (a message
+  // it took in part is kept whole, or the stream would break mid-frame); returns how many went.
+  // For a goodbye that should not wait behind what a peer that stopped reading will never read.
+  size_t drop_backlog();
+  // Makes room in the kernel's send buffer for `bytes` more, where the system allows it.
+  void grow_send_buffer(size_t bytes);
 
   // Half-closes after the queue drained, so the peer reads everything and then EOF.
   void shutdown_write();
@@ -125,6 +136,11 @@ class TcpConnection {
 
  private:
   void update_interest();
+  void note_appended(size_t n) {
+    appended_ += n;
+    ends_.push_back(appended_);
+  }
+  void note_sent(size_t n);
 
   net::EventLoop& loop_;
   PeerId id_;
@@ -151,6 +167,11 @@ class TcpConnection {
   bool spoken_ = false;
   net::Buffer input_;
   net::Buffer output_;
+  // Message boundaries in the output stream: bytes ever queued and sent, and where each queued
+  // message ends, counted from the link's first byte.
+  uint64_t appended_ = 0;
+  uint64_t consumed_ = 0;
+  std::deque<uint64_t> ends_;
   wire::Frame frame_;  // decode target, reused so its payload keeps its capacity
   wire::LineSplitter splitter_;
   bool dirty_ = false;

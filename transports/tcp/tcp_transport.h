@@ -55,6 +55,8 @@ class TcpTransport final : public Transport {
   // What a closing link still reads and throws away before its fd is closed: closing a socket with
   // unread input sends a reset, and a reset discards what the peer had not read yet (our goodbye).
   static constexpr size_t kDiscardBeforeClose = 1024 * 1024;
+  // Kernel send buffer made for a goodbye at shutdown (LEAVE or a line, and their headers).
+  static constexpr size_t kGoodbyeRoom = 4096;
   // Messages below this are gathered per link and flushed once per loop turn; larger ones are sent
   // at once, straight from the caller's bytes when nothing is queued, to save a copy.
   static constexpr size_t kCoalesceBelow = 16 * 1024;

@@ -127,6 +127,18 @@ void TcpTransport::shutdown(std::chrono::milliseconds linger, std::function<void
       config_.side == Side::kServer ? "server shutting down" : "client leaving";
   for (auto& [id, c] : conns_) {
     if (c->up()) {
+      // A peer with a backlog has stopped reading, or cannot keep up: the goodbye goes next in
+      // line, not behind what it would not read in the linger, with room made in the kernel so
+      // that it is still delivered once we are gone.
+      // (A client's queue holds what its user said: that is never dropped.)
+      const bool server = config_.side == Side::kServer;
+      if (const size_t dropped = server ? c->drop_backlog() : 0; dropped > 0) {
+        spdlog::info(
+            "tcp: {} ({}) had {} message(s) queued unread; dropped so the goodbye gets "
+            "through",
+            c->address(), c->info().name, dropped);
+        c->grow_send_buffer(c->queued() + kGoodbyeRoom);
+      }
       close(id, reason);
     } else if (c->state() != State::kDraining) {
       finish(*c);  // never admitted: nobody above knows it, so nobody is told
