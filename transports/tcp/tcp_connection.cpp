@@ -124,8 +124,8 @@ ssize_t TcpConnection::read(int& err, bool& drained) {
 
 int TcpConnection::write(std::string_view bytes) {
   if (!fd_.valid()) return EBADF;
+  const size_t size = bytes.size();
   if (output_.empty()) {
-    // Bytes sent straight away never enter the queue's accounting; only a remainder does.
     while (!bytes.empty()) {
       // MSG_NOSIGNAL: a peer that vanished must give us EPIPE, not kill the process.
       const ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -140,8 +140,9 @@ int TcpConnection::write(std::string_view bytes) {
     }
     if (bytes.empty()) return 0;
   }
+  // What the kernel took straight away never enters the queue's accounting; only the rest does.
   output_.append(bytes);
-  note_appended(bytes.size());
+  note_appended(bytes.size(), bytes.size() == size);
   update_interest();
   return 0;
 }
@@ -179,13 +180,14 @@ void TcpConnection::shutdown_write() {
 void TcpConnection::note_sent(size_t n) {
   consumed_ += n;
   while (!ends_.empty() && ends_.front() <= consumed_) ends_.pop_front();
+  if (output_.empty()) ends_.clear();
 }
 
 size_t TcpConnection::drop_backlog() {
   if (ends_.size() < 3) return 0;
-  // The first boundary past what was sent ends the message the kernel has begun to take (or the
-  // first whole one, if it has begun none); the last one queued is kept too, as the farewell a
-  // role says just before it shuts down; everything between goes.
+  // The first boundary known past what was sent ends the message the kernel has begun to take
+  // (with what was queued before the boundaries were kept); the last one queued is kept too, as
+  // the farewell a role says just before it shuts down; everything between goes.
   const size_t head = static_cast<size_t>(ends_.front() - consumed_);
   const size_t last = static_cast<size_t>(ends_.back() - ends_[ends_.size() - 2]);
   const size_t dropped = ends_.size() - 2;

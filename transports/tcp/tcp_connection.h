@@ -42,7 +42,7 @@ class TcpConnection {
   // per loop turn.
   void append(std::string_view bytes) {
     output_.append(bytes);
-    note_appended(bytes.size());
+    note_appended(bytes.size(), true);
   }
   bool dirty() const { return dirty_; }
   void set_dirty(bool dirty) { dirty_ = dirty; }
@@ -136,8 +136,11 @@ class TcpConnection {
 
  private:
   void update_interest();
-  void note_appended(size_t n) {
+  // `whole`: the bytes are a message, not the tail of one the kernel took in part.
+  void note_appended(size_t n, bool whole) {
     appended_ += n;
+    if (ends_.empty() && output_.readable_bytes() < kTrackFrom) return;
+    if (ends_.empty() && whole) ends_.push_back(appended_ - n);  // this one's start
     ends_.push_back(appended_);
   }
   void note_sent(size_t n);
@@ -167,8 +170,10 @@ class TcpConnection {
   bool spoken_ = false;
   net::Buffer input_;
   net::Buffer output_;
-  // Message boundaries in the output stream: bytes ever queued and sent, and where each queued
-  // message ends, counted from the link's first byte.
+  // Message boundaries in the output stream, counted from the link's first byte: bytes ever queued
+  // and sent, and where queued messages end. Kept only while the queue is past kTrackFrom, so a
+  // link that keeps up pays nothing for them; below it there is little to drop anyway.
+  static constexpr size_t kTrackFrom = 64 * 1024;
   uint64_t appended_ = 0;
   uint64_t consumed_ = 0;
   std::deque<uint64_t> ends_;

@@ -73,7 +73,9 @@ void TcpTransport::finish(TcpConnection& c) {
   if (c.closed()) return;
   leave_up(c);
   leave_mark(c);
-  if (c.state() == State::kDraining) c.discard_input(kDiscardBeforeClose);
+  // Only when the server stops: a link closed after its own goodbye (`q`) is closed for good,
+  // and what its peer still writes is meant to be answered with a reset.
+  if (shutting_down_ && c.state() == State::kDraining) c.discard_input(kDiscardBeforeClose);
   c.close_now();
   reap_later();
   maybe_finish_shutdown();
