@@ -179,6 +179,7 @@ void TcpConnection::shutdown_write() {
 
 void TcpConnection::note_sent(size_t n) {
   consumed_ += n;
+  if (ends_.empty()) return;
   while (!ends_.empty() && ends_.front() <= consumed_) ends_.pop_front();
   if (output_.empty()) ends_.clear();
 }
