@@ -211,8 +211,8 @@ void register_server(CLI::App& root, int& exit_code) {
       ->check(number_in(1, 1LL << 32))
       ->capture_default_str();
   app->add_option("--overflow", o->overflow,
-                  "a client past the high-water mark: disconnect (TCP: the room stops reading "
-                  "its senders until that queue drains, and cuts a client that cannot drain "
+                  "a client past the high-water mark: disconnect (TCP: the server stops reading "
+                  "its clients until that queue drains, and cuts a client that cannot drain "
                   "within --slow-reader-ms) or drop (the client misses messages, is told how many "
                   "once it catches up, and the log says so)")
       ->transform(one_of({"disconnect", "drop"}))
