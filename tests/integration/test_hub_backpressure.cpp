@@ -323,7 +323,7 @@ TEST(HubBackpressure, DropPolicyTellsTheSlowMemberHowManyItMissed) {
               static_cast<unsigned long long>(slow[0]->missed()), lines);
   EXPECT_GT(slow[0]->missed(), 0u);
   EXPECT_EQ(slow[0]->lines() + slow[0]->missed(), lines);
-  EXPECT_TRUE(s.process->wait_for_err_line("caught up", 5s));
+  EXPECT_TRUE(s.process->wait_for_err_line("telling it that it missed", 5s));
 }
 
 TEST(HubBackpressure, MembersThatStoppedReadingGetTheGoodbyeAtShutdown) {

@@ -8,7 +8,8 @@
 // something to say while the room is full, so a quiet crowd costs no system calls.
 //
 // Under the drop policy the room does not wait: what a full queue cannot take is dropped, logged
-// at most once a second per peer, and the peer is told how much it missed once it caught up.
+// at most once a second per peer, and the peer is told how much it missed once its queue drained
+// (into the kernel's buffers, if not yet to its screen): the notice sits where the gap is.
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -101,7 +102,7 @@ void TcpTransport::note_drop(TcpConnection& c) {
 void TcpTransport::tell_missed(TcpConnection& c) {
   if (c.missed() == 0 || !c.up() || config_.side != Side::kServer || shutting_down_) return;
   const uint64_t missed = std::exchange(c.missed(), 0);
-  spdlog::info("tcp: {} ({}) caught up; telling it that it missed {} message(s)", c.address(),
+  spdlog::info("tcp: {} ({}) queue drained; telling it that it missed {} message(s)", c.address(),
                c.info().name, missed);
   c.unlogged_drops() = 0;
   (void)send_to(
