@@ -81,6 +81,9 @@ struct TransportConfig {
   size_t max_line = 64 * 1024;  // longest text-peer line before it is cut (never past max_payload)
   size_t high_water_bytes = 4 * 1024 * 1024;
   OverflowPolicy overflow = OverflowPolicy::kDisconnect;
+  // Server, disconnect policy, on a wire that queues: past the mark the room stops reading its
+  // senders until the queue drains; a peer still past it after this long is cut as a slow reader.
+  std::chrono::milliseconds slow_reader_grace{3000};
 
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds expiry{5000};

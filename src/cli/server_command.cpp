@@ -35,6 +35,7 @@ struct ServerOptions {
   std::string name;
   size_t high_water = 4 * 1024 * 1024;
   std::string overflow = "disconnect";
+  int slow_reader_ms = 3000;
   int socket_buffer = 0;
   size_t udp_bundle_bytes = 1472;
   std::string io = "epoll";
@@ -90,6 +91,7 @@ int run_server(const ServerOptions& o) {
   config.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
   config.high_water_bytes = o.high_water;
   config.overflow = o.overflow == "drop" ? OverflowPolicy::kDrop : OverflowPolicy::kDisconnect;
+  config.slow_reader_grace = std::chrono::milliseconds(o.slow_reader_ms);
   config.socket_buffer = o.socket_buffer;
   config.udp_bundle_bytes = o.udp_bundle_bytes;
   if (o.mode == "p2p") {
@@ -138,8 +140,9 @@ int run_server(const ServerOptions& o) {
     if (console) console->stop();
     spdlog::info("shutting down: telling {} peer(s)", transport.peers().size());
     if (o.mode != "echo") transport.broadcast(Message::notice("the server is shutting down"));
+    // Members that stopped reading get up to a second to take the goodbye; then we exit anyway.
     loop.run_after(std::chrono::seconds(3), [&] { loop.stop(); });
-    transport.shutdown(std::chrono::milliseconds(500), [&] { loop.stop(); });
+    transport.shutdown(std::chrono::milliseconds(1000), [&] { loop.stop(); });
   };
   loop.on_signals([&](int) { stop(); });
 
@@ -209,8 +212,17 @@ void register_server(CLI::App& root, int& exit_code) {
   app->add_option("--high-water", o->high_water, "per-client output queue limit in bytes")
       ->check(number_in(1, 1LL << 32))
       ->capture_default_str();
-  app->add_option("--overflow", o->overflow, "what happens to a client past the high-water mark")
+  app->add_option("--overflow", o->overflow,
+                  "a client past the high-water mark: disconnect (TCP: the server stops reading "
+                  "its clients until that queue drains, and cuts a client that cannot drain "
+                  "within --slow-reader-ms) or drop (the client misses messages, is told how many "
+                  "once it catches up, and the log says so)")
       ->transform(one_of({"disconnect", "drop"}))
+      ->capture_default_str();
+  app->add_option("--slow-reader-ms", o->slow_reader_ms,
+                  "TCP, --overflow disconnect: how long a client's queue may stay past the "
+                  "high-water mark (the room waiting for it) before it is cut as a slow reader")
+      ->check(number_in(1, 3600000))
       ->capture_default_str();
   app->add_option("--socket-buffer", o->socket_buffer,
                   "SO_RCVBUF/SO_SNDBUF request in bytes (0: kernel default)")

@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace chat {
@@ -41,11 +42,13 @@ void TcpConnection::open(net::EventLoop::IoHandler handler) {
 void TcpConnection::close_now() {
   cancel_timer();
   cancel_idle_timer();
+  cancel_slow_timer();
   if (fd_.valid()) stats_.retransmits = retransmits();  // the last word, before TCP_INFO is gone
   if (registered_) loop_.remove(fd_.get());
   registered_ = false;
   fd_.reset();
   output_.retrieve_all();
+  ends_.clear();
   state_ = State::kClosed;
 }
 
@@ -75,13 +78,32 @@ void TcpConnection::cancel_idle_timer() {
   idle_timer_ = 0;
 }
 
+void TcpConnection::arm_slow_timer(net::Duration delay, std::function<void()> fn) {
+  cancel_slow_timer();
+  slow_timer_ = loop_.run_after(delay, [this, fn = std::move(fn)] {
+    slow_timer_ = 0;
+    fn();
+  });
+}
+
+void TcpConnection::cancel_slow_timer() {
+  if (slow_timer_ != 0) loop_.cancel(slow_timer_);
+  slow_timer_ = 0;
+}
+
+void TcpConnection::set_reading_paused(bool paused) {
+  if (reading_paused_ == paused) return;
+  reading_paused_ = paused;
+  update_interest();
+}
+
 void TcpConnection::update_interest() {
   if (!registered_) return;
   uint32_t want = 0;
   if (state_ == State::kConnecting) {
     want = EPOLLOUT;
   } else {
-    want = peer_closed_ ? 0u : static_cast<uint32_t>(EPOLLIN);
+    want = peer_closed_ || reading_paused_ ? 0u : static_cast<uint32_t>(EPOLLIN);
     if (!output_.empty()) want |= EPOLLOUT;
   }
   if (want != interest_) {
@@ -102,6 +124,7 @@ ssize_t TcpConnection::read(int& err, bool& drained) {
 
 int TcpConnection::write(std::string_view bytes) {
   if (!fd_.valid()) return EBADF;
+  const size_t size = bytes.size();
   if (output_.empty()) {
     while (!bytes.empty()) {
       // MSG_NOSIGNAL: a peer that vanished must give us EPIPE, not kill the process.
@@ -117,7 +140,9 @@ int TcpConnection::write(std::string_view bytes) {
     }
     if (bytes.empty()) return 0;
   }
+  // What the kernel took straight away never enters the queue's accounting; only the rest does.
   output_.append(bytes);
+  note_appended(bytes.size(), bytes.size() == size);
   update_interest();
   return 0;
 }
@@ -129,6 +154,7 @@ int TcpConnection::flush() {
     if (n >= 0) {
       stats_.bytes_sent += static_cast<uint64_t>(n);
       output_.retrieve(static_cast<size_t>(n));
+      note_sent(static_cast<size_t>(n));
       continue;
     }
     if (errno == EINTR) continue;
@@ -149,6 +175,60 @@ void TcpConnection::shutdown_write() {
   if (write_shut_ || !fd_.valid()) return;
   write_shut_ = true;
   ::shutdown(fd_.get(), SHUT_WR);
+}
+
+void TcpConnection::note_sent(size_t n) {
+  consumed_ += n;
+  if (ends_.empty()) return;
+  while (!ends_.empty() && ends_.front() <= consumed_) ends_.pop_front();
+  if (output_.empty()) ends_.clear();
+}
+
+size_t TcpConnection::drop_backlog() {
+  if (ends_.size() < 3) return 0;
+  // The first boundary known past what was sent ends the message the kernel has begun to take
+  // (with what was queued before the boundaries were kept); the last one queued is kept too, as
+  // the farewell a role says just before it shuts down; everything between goes.
+  const size_t head = static_cast<size_t>(ends_.front() - consumed_);
+  const size_t last = static_cast<size_t>(ends_.back() - ends_[ends_.size() - 2]);
+  const size_t dropped = ends_.size() - 2;
+  std::string kept(output_.peek(), head);
+  kept.append(output_.peek() + output_.readable_bytes() - last, last);
+  output_.retrieve_all();
+  output_.append(kept);
+  appended_ = consumed_ + kept.size();
+  ends_ = {consumed_ + head, appended_};
+  return dropped;
+}
+
+void TcpConnection::grow_send_buffer(size_t bytes) {
+  if (!fd_.valid()) return;
+  int current = 0;
+  socklen_t len = sizeof current;
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &current, &len) != 0) return;
+  // The kernel doubles what it is asked for and caps the request at net.core.wmem_max; asking past
+  // the usual cap could shrink a buffer that grew by itself, so the request stays below it.
+  constexpr size_t kSafeRequest = 200 * 1024;
+  const size_t want = static_cast<size_t>(current) / 2 + bytes;
+  if (want > kSafeRequest) return;
+  const int request = static_cast<int>(want);
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &request, sizeof request);
+}
+
+bool TcpConnection::discard_input(size_t limit) {
+  if (!fd_.valid()) return false;
+  char sink[16 * 1024];
+  while (limit > 0) {
+    const ssize_t n = ::recv(fd_.get(), sink, std::min(limit, sizeof sink), MSG_DONTWAIT);
+    if (n > 0) {
+      stats_.bytes_received += static_cast<uint64_t>(n);
+      limit -= std::min(limit, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+  return true;
 }
 
 uint64_t TcpConnection::retransmits() const {

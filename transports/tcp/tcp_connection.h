@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -37,8 +38,12 @@ class TcpConnection {
   PeerId id() const { return id_; }
   int fd() const { return fd_.get(); }
 
-  // Queues bytes without a system call; the transport flushes dirty links once per loop turn.
-  void append(std::string_view bytes) { output_.append(bytes); }
+  // Queues bytes (whole messages) without a system call; the transport flushes dirty links once
+  // per loop turn.
+  void append(std::string_view bytes) {
+    output_.append(bytes);
+    note_appended(bytes.size(), true);
+  }
   bool dirty() const { return dirty_; }
   void set_dirty(bool dirty) { dirty_ = dirty; }
   // Its queue passed the low-water mark: on_writable is owed once it falls below again.
@@ -80,6 +85,20 @@ class TcpConnection {
   // A second timer for the whole life of a link that has not yet sent a byte; closing cancels it.
   void arm_idle_timer(net::Duration delay, std::function<void()> fn);
   void cancel_idle_timer();
+  // A third timer for back-pressure: how long its queue may stay past the mark before it is cut.
+  void arm_slow_timer(net::Duration delay, std::function<void()> fn);
+  void cancel_slow_timer();
+  // Back-pressure: while set the link is not read (EPOLLIN is off), so the kernel's buffers fill
+  // and push back on the peer; EPOLLOUT still follows the queue.
+  void set_reading_paused(bool paused);
+  bool reading_paused() const { return reading_paused_; }
+  // Its queue passed the high-water mark and has not yet fallen below the low-water mark.
+  bool over_mark() const { return over_mark_; }
+  void set_over_mark(bool over) { over_mark_ = over; }
+  // Drop policy: messages dropped and not yet told to the peer, and not yet logged.
+  uint64_t& missed() { return missed_; }
+  uint64_t& unlogged_drops() { return unlogged_drops_; }
+  uint64_t& last_drop_log_ns() { return last_drop_log_ns_; }
   // Whether the peer has ever sent a byte: a silent link is the first to go when fds run out.
   bool spoken() const { return spoken_; }
   void mark_spoken() { spoken_ = true; }
@@ -94,9 +113,20 @@ class TcpConnection {
   // Writes what is queued (on EPOLLOUT). Same return as write().
   int flush();
   size_t queued() const { return output_.readable_bytes(); }
+  // Drops the queued messages the kernel has not begun to take, but for the last one (a message
+  // it took in part is kept whole, or the stream would break mid-frame); returns how many went.
+  // For a goodbye that should not wait behind what a peer that stopped reading will never read.
+  size_t drop_backlog();
+  // Makes room in the kernel's send buffer for `bytes` more, where the system allows it.
+  void grow_send_buffer(size_t bytes);
 
   // Half-closes after the queue drained, so the peer reads everything and then EOF.
   void shutdown_write();
+  bool write_shut() const { return write_shut_; }
+  // Reads and discards what the peer sent, at most `limit` bytes: a socket closed with unread
+  // input sends a reset, and a reset makes the peer's kernel throw away what it had not yet read
+  // (our goodbye among it). Returns false once the peer's FIN or an error was seen.
+  bool discard_input(size_t limit);
   // The peer sent its FIN: stop watching for input (EOF stays readable for ever) while what we
   // still owe it drains.
   void set_peer_closed();
@@ -106,6 +136,14 @@ class TcpConnection {
 
  private:
   void update_interest();
+  // `whole`: the bytes are a message, not the tail of one the kernel took in part.
+  void note_appended(size_t n, bool whole) {
+    appended_ += n;
+    if (ends_.empty() && output_.readable_bytes() < kTrackFrom) return;
+    if (ends_.empty() && whole) ends_.push_back(appended_ - n);  // this one's start
+    ends_.push_back(appended_);
+  }
+  void note_sent(size_t n);
 
   net::EventLoop& loop_;
   PeerId id_;
@@ -123,9 +161,22 @@ class TcpConnection {
   uint32_t next_seq_ = 1;
   net::TimerId timer_ = 0;
   net::TimerId idle_timer_ = 0;
+  net::TimerId slow_timer_ = 0;
+  bool reading_paused_ = false;
+  bool over_mark_ = false;
+  uint64_t missed_ = 0;
+  uint64_t unlogged_drops_ = 0;
+  uint64_t last_drop_log_ns_ = 0;
   bool spoken_ = false;
   net::Buffer input_;
   net::Buffer output_;
+  // Message boundaries in the output stream, counted from the link's first byte: bytes ever queued
+  // and sent, and where queued messages end. Kept only while the queue is past kTrackFrom, so a
+  // link that keeps up pays nothing for them; below it there is little to drop anyway.
+  static constexpr size_t kTrackFrom = 64 * 1024;
+  uint64_t appended_ = 0;
+  uint64_t consumed_ = 0;
+  std::deque<uint64_t> ends_;
   wire::Frame frame_;  // decode target, reused so its payload keeps its capacity
   wire::LineSplitter splitter_;
   bool dirty_ = false;

@@ -42,6 +42,8 @@ void TcpTransport::on_readable(TcpConnection& c) {
       c.cancel_idle_timer();
     }
     if (!consume(c)) return;
+    // Something just read filled a queue past the mark: the rest waits in the kernel.
+    if (room_full() && c.up()) return;
     budget -= std::min(budget, static_cast<size_t>(n));
     if (budget == 0) return;
     // A framed stream needs no EAGAIN to finish anything: skip the read that would only say so.

@@ -35,6 +35,8 @@ void TcpTransport::on_writable(TcpConnection& c) {
     maybe_finish_shutdown();
     return;
   }
+  check_mark(c);
+  if (c.queued() < low_water()) tell_missed(c);
   if (c.owes_writable() && c.queued() < low_water() && c.up()) {
     c.set_owes_writable(false);
     if (callbacks_.on_writable && !silenced_) callbacks_.on_writable(c.id());
@@ -68,16 +70,18 @@ Result<void> TcpTransport::queue(TcpConnection& c, std::string_view bytes) {
   // stream would lose a frame's tail. Only a backlog is measured against the mark.
   if (queued > 0 && queued + bytes.size() > config_.high_water_bytes) {
     if (config_.overflow == OverflowPolicy::kDrop) {
-      ++c.stats().dropped;
+      note_drop(c);
       return make_error(fmt::format(
           "{}: output queue full ({} bytes queued, high-water mark {} bytes); message dropped",
           c.info().name, queued, config_.high_water_bytes));
     }
-    const std::string why = fmt::format("slow reader: {} bytes queued", queued);
-    spdlog::warn("tcp: disconnecting {} ({}): {}", c.address(), c.info().name, why);
-    announce_down(c, DownReason::kOverflow, why);
-    finish(c);
-    return make_error(fmt::format("{}: {}; disconnected", c.info().name, why));
+    // Past the mark the room has stopped reading (back-pressure), so the queue grows by what was
+    // already read and no more; only a role that ignores that can reach the hard limit.
+    if (!backpressure() || queued + bytes.size() > hard_limit()) {
+      const std::string why = fmt::format("slow reader: {} bytes queued", queued);
+      cut_slow_reader(c, why);
+      return make_error(fmt::format("{}: {}; disconnected", c.info().name, why));
+    }
   }
   if (bytes.size() < kCoalesceBelow) {
     // Small messages wait for the end of this loop turn and leave in one send per link: a hub
@@ -93,6 +97,7 @@ Result<void> TcpTransport::queue(TcpConnection& c, std::string_view bytes) {
   }
   ++c.stats().messages_sent;
   if (c.queued() >= low_water()) c.set_owes_writable(true);
+  if (!c.over_mark() && c.queued() >= config_.high_water_bytes) check_mark(c);
   return {};
 }
 
@@ -137,13 +142,17 @@ Result<void> TcpTransport::send(PeerId peer, const Message& message) {
   TcpConnection* c = find_up(peer);
   if (c == nullptr) return make_error(fmt::format("tcp: no connected peer {}", peer));
   if (auto r = check_size(message); !r) return r;
-  if (c->framed()) {
-    encode_frame_for(*c, message, send_bytes_);
-    return queue(*c, send_bytes_);
+  return send_to(*c, message);
+}
+
+Result<void> TcpTransport::send_to(TcpConnection& c, const Message& message) {
+  if (c.framed()) {
+    encode_frame_for(c, message, send_bytes_);
+    return queue(c, send_bytes_);
   }
   line_bytes_ = wire::message_to_line(message);
   line_bytes_.append(line_end_bytes(message.line_end));
-  return queue(*c, line_bytes_);
+  return queue(c, line_bytes_);
 }
 
 size_t TcpTransport::broadcast(const Message& message, PeerId except) {

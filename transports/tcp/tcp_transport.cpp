@@ -59,7 +59,13 @@ void TcpTransport::on_event(const ConnPtr& c, uint32_t events) {
     on_connected(c);
     return;
   }
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(*c);
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+    // While a queue is past the mark the room reads nobody; an error or hang-up is still taken.
+    if (room_full() && c->up() && !(events & (EPOLLERR | EPOLLHUP)))
+      pause_reading(*c);
+    else
+      on_readable(*c);
+  }
   if (!c->closed() && (events & EPOLLOUT)) on_writable(*c);
 }
 

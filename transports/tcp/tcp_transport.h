@@ -52,6 +52,11 @@ class TcpTransport final : public Transport {
   static constexpr size_t kKeepInputBytes = 128 * 1024;
   // How long a closing link may take to flush its goodbye before we drop what is left.
   static constexpr std::chrono::milliseconds kCloseLinger{1000};
+  // What a closing link still reads and throws away before its fd is closed: closing a socket with
+  // unread input sends a reset, and a reset discards what the peer had not read yet (our goodbye).
+  static constexpr size_t kDiscardBeforeClose = 1024 * 1024;
+  // Kernel send buffer made for a goodbye at shutdown (LEAVE or a line, and their headers).
+  static constexpr size_t kGoodbyeRoom = 4096;
   // Messages below this are gathered per link and flushed once per loop turn; larger ones are sent
   // at once, straight from the caller's bytes when nothing is queued, to save a copy.
   static constexpr size_t kCoalesceBelow = 16 * 1024;
@@ -93,6 +98,7 @@ class TcpTransport final : public Transport {
 
   // Sending.
   uint32_t own_sender() const;
+  Result<void> send_to(TcpConnection& c, const Message& message);
   Result<void> check_size(const Message& m) const;
   size_t low_water() const { return config_.high_water_bytes / 2; }
   size_t max_frame_payload() const { return config_.max_payload + wire::kMaxPayloadOverhead; }
@@ -100,6 +106,28 @@ class TcpTransport final : public Transport {
   Result<void> queue(TcpConnection& c, std::string_view bytes);
   void send_control(TcpConnection& c, wire::FrameType type, std::string_view payload,
                     uint32_t sender, uint32_t seq, uint64_t timestamp_ns);
+
+  // Back-pressure (tcp_backpressure.cpp). A server under the disconnect policy stops reading its
+  // peers while any of them has more queued than the high-water mark, and reads again once every
+  // queue fell below the low-water mark; a peer that stays past the mark longer than the grace is
+  // cut, so one reader that never reads holds the room up for the grace only.
+  bool backpressure() const {
+    return config_.side == Side::kServer && config_.overflow == OverflowPolicy::kDisconnect;
+  }
+  bool room_full() const { return over_mark_ > 0; }
+  // What one queue may hold even while the room waits: the mark, plus what arrives from a read
+  // already under way and from the room's own notices.
+  size_t hard_limit() const;
+  void check_mark(TcpConnection& c);
+  void enter_mark(TcpConnection& c);
+  void leave_mark(TcpConnection& c);
+  void pause_reading(TcpConnection& c);
+  void resume_reading();
+  void cut_slow_reader(TcpConnection& c, const std::string& why);
+  // Drop policy: counts and logs (at most once a second per peer) what a slow reader missed, and
+  // tells it the count once its queue drained.
+  void note_drop(TcpConnection& c);
+  void tell_missed(TcpConnection& c);
 
   // Closing.
   void begin_drain(TcpConnection& c);
@@ -155,6 +183,9 @@ class TcpTransport final : public Transport {
   seam::AliveGuard guard_;
   std::vector<PeerId> dirty_;  // links with output appended this loop turn, flushed at its end
   bool flush_scheduled_ = false;
+
+  size_t over_mark_ = 0;        // up links whose queue is past the high-water mark
+  std::vector<PeerId> paused_;  // links not read while the room is full
 };
 
 }  // namespace chat

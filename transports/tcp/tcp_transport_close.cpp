@@ -29,7 +29,9 @@ void TcpTransport::close(PeerId peer, std::string_view reason) {
   } else {
     // A text peer has no LEAVE to answer with: once it has read our last line the session is
     // over, so the connection closes then instead of lingering half-open until the peer's FIN.
-    c->set_peer_closed();
+    // Not at shutdown: there every link lingers (bounded) and its input is read, so that what the
+    // peer still types does not find a closed socket and reset our last line away.
+    if (!shutting_down_) c->set_peer_closed();
     if (!reason.empty()) {
       line_bytes_.assign(reason);
       line_bytes_.push_back('\n');
@@ -46,7 +48,11 @@ void TcpTransport::leave_up(TcpConnection& c) {
 void TcpTransport::begin_drain(TcpConnection& c) {
   if (c.closed() || c.state() == State::kDraining) return;
   leave_up(c);
+  leave_mark(c);
   c.set_state(State::kDraining);
+  // Read on while draining, whatever the room does: its FIN ends the drain early, and input left
+  // unread when we close would turn our FIN into a reset.
+  c.set_reading_paused(false);
   c.input().retrieve_all();
   if (c.queued() == 0) {
     c.shutdown_write();
@@ -66,6 +72,10 @@ void TcpTransport::begin_drain(TcpConnection& c) {
 void TcpTransport::finish(TcpConnection& c) {
   if (c.closed()) return;
   leave_up(c);
+  leave_mark(c);
+  // Only when the server stops: a link closed after its own goodbye (`q`) is closed for good,
+  // and what its peer still writes is meant to be answered with a reset.
+  if (shutting_down_ && c.state() == State::kDraining) c.discard_input(kDiscardBeforeClose);
   c.close_now();
   reap_later();
   maybe_finish_shutdown();
@@ -119,6 +129,18 @@ void TcpTransport::shutdown(std::chrono::milliseconds linger, std::function<void
       config_.side == Side::kServer ? "server shutting down" : "client leaving";
   for (auto& [id, c] : conns_) {
     if (c->up()) {
+      // A peer with a backlog has stopped reading, or cannot keep up: the goodbye goes next in
+      // line, not behind what it would not read in the linger, with room made in the kernel so
+      // that it is still delivered once we are gone.
+      // (A client's queue holds what its user said: that is never dropped.)
+      const bool server = config_.side == Side::kServer;
+      if (const size_t dropped = server ? c->drop_backlog() : 0; dropped > 0) {
+        spdlog::info(
+            "tcp: {} ({}) had {} message(s) queued unread; dropped so the goodbye gets "
+            "through",
+            c->address(), c->info().name, dropped);
+        c->grow_send_buffer(c->queued() + kGoodbyeRoom);
+      }
       close(id, reason);
     } else if (c->state() != State::kDraining) {
       finish(*c);  // never admitted: nobody above knows it, so nobody is told
@@ -133,11 +155,11 @@ void TcpTransport::shutdown(std::chrono::milliseconds linger, std::function<void
 
 void TcpTransport::maybe_finish_shutdown() {
   if (!shutting_down_ || shutdown_complete_) return;
-  for (const auto& [id, c] : conns_) {
-    if (c->closed()) continue;
-    if (c->state() == State::kDraining && c->queued() == 0) continue;
-    return;
-  }
+  // Done when every peer answered our FIN with its own, or its linger ran out: a peer that stopped
+  // reading keeps its connection until then, its input read and thrown away, so that what it has
+  // not read yet (our goodbye last) stays in the kernel's hands when we close, not reset away.
+  for (const auto& [id, c] : conns_)
+    if (!c->closed()) return;
   finish_shutdown();
 }
 
@@ -147,7 +169,9 @@ void TcpTransport::finish_shutdown() {
   if (shutdown_timer_ != 0) loop_.cancel(shutdown_timer_);
   shutdown_timer_ = 0;
   for (auto& [id, c] : conns_) {
-    if (!c->closed()) c->close_now();
+    if (c->closed()) continue;
+    c->discard_input(kDiscardBeforeClose);
+    c->close_now();
   }
   reap_later();
   // Deferred after the goodbyes already queued, so done() is the last thing anybody hears.
