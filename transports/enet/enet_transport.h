@@ -9,6 +9,12 @@
 // on a short timer (ENet resends and pings only when serviced). Expiry is ENet's peer timeout set
 // to config.expiry, and ENet's ping interval is config.heartbeat.
 //
+// Scale: one ENet host holds at most 4,095 peers (its largest peer id), so a server refuses to
+// start with a larger --max-clients and caps() says so. Every enet_host_service walks all of the
+// host's peer slots, so a readiness is serviced once per datagram batch, what handlers queue goes
+// out in one flush, and the host's slot count is kept just above the highest slot in use (see
+// enet_transport_service.cpp).
+//
 // Where it differs from tcp and udp: no plain-text peers (nc cannot speak ENet's protocol), and
 // IPv4 only (ENet 1.3 addresses are IPv4). A datagram that is not ENet's is dropped by the library
 // before it reaches us; a connected peer that sends a packet that is not a frame is dropped alone.
@@ -18,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "src/wire/frame.h"
 #include "transports/transport.h"
@@ -30,6 +37,8 @@ class EnetTransport final : public Transport {
   static constexpr PeerId kServerPeer = 1;  // a client sees its server as this peer
   // The data of a disconnect that follows LEAVE; a timeout arrives with 0.
   static constexpr uint32_t kGoodbye = 1;
+  // ENet's largest peer id: one host never holds more peers than this.
+  static constexpr size_t kMostPeers = ENET_PROTOCOL_MAXIMUM_PEER_ID;
 
   EnetTransport(net::EventLoop& loop, TransportConfig config);
   ~EnetTransport() override;
@@ -67,20 +76,28 @@ class EnetTransport final : public Transport {
     net::TimerId join_timer = 0;
   };
 
-  // enet_transport.cpp: set-up and the service loop.
+  // enet_transport.cpp: set-up and ENet's events.
   Result<void> start_server();
   Result<void> start_client();
   Result<void> open_host(const ENetAddress* bind, size_t peers);
-  void service();
   void on_connect(ENetPeer* peer);
   void on_receive(ENetPeer* peer, ENetPacket* packet);
   void on_disconnect(ENetPeer* peer, uint32_t data);
   void handle_frame(Link& link, const wire::Frame& f);
   void handle_join(Link& link, const wire::Frame& f);
   void drop(Link& link, DownReason reason, const std::string& why);
+
+  // enet_transport_service.cpp: driving ENet from the loop.
+  void service();
+  void on_service_timer();
+  void dispatch(const ENetEvent& event);
+  bool datagram_waiting() const;
+  void fit_slots();
   void after_service();
   bool busy() const;  // anything unacknowledged, queued, or a handshake under way
-  void arm_service_timer();
+  void arm_service_timer(bool busy);
+  void count_resends();
+  uint64_t resends(const Link& link) const;
 
   // enet_transport_send.cpp: packets out, closing, queries.
   static void on_packet_freed(ENetPacket* packet);
@@ -106,6 +123,12 @@ class EnetTransport final : public Transport {
   // Destroyed first in ~EnetTransport: its packets' free callbacks point into links_.
   ENetHost* host_ = nullptr;
   net::TimerId service_timer_ = 0;
+  bool timer_busy_ = false;  // the service timer runs at the busy period
+  size_t slots_ = 0;         // peer slots allocated; host_->peerCount is how many ENet walks
+  bool in_service_ = false;  // inside service(): its own flush sends what is queued
+  bool unflushed_ = false;   // packets queued since the last flush
+  std::vector<PeerId> owing_writable_;  // links that passed the low-water mark
+  uint64_t resends_ = 0;                // by links already gone
   net::TimerId client_deadline_ = 0;
   PeerId next_id_ = 1;
   uint32_t member_id_ = 0;
