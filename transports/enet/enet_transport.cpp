@@ -17,7 +17,7 @@ namespace {
 
 // A hub's one socket takes every member's datagrams and acknowledgements: ENet's 256 KiB default
 // overflows in one round of a thousand members, and every datagram lost there is resent later.
-constexpr int kServerSocketBuffer = 8 * 1024 * 1024;
+constexpr int kServerSocketBuffer = 32 * 1024 * 1024;
 
 Result<ENetAddress> to_enet_address(std::string_view host, uint16_t port, bool passive) {
   ENetAddress out{};
@@ -47,8 +47,10 @@ EnetTransport::~EnetTransport() {
   if (service_timer_) loop_.cancel(service_timer_);
   if (client_deadline_) loop_.cancel(client_deadline_);
   if (shutdown_timer_) loop_.cancel(shutdown_timer_);
-  for (auto& [id, link] : links_)
+  for (auto& [id, link] : links_) {
     if (link->join_timer) loop_.cancel(link->join_timer);
+    discard_backlog(*link);
+  }
   if (host_) {
     loop_.remove(host_->socket);
     host_->peerCount = slots_;  // every slot is reset, not only those service() walks
@@ -118,6 +120,7 @@ Result<void> EnetTransport::start_client() {
   ENetPeer* peer = enet_host_connect(host_, &*address, 1, 0);
   if (peer == nullptr) return make_error("enet: no free peer slot to connect with");
   auto link = std::make_unique<Link>();
+  link->owner = this;
   link->id = kServerPeer;
   link->peer = peer;
   link->info = PeerInfo{kServerPeer, "server", server_text_, false};
@@ -142,6 +145,7 @@ void EnetTransport::on_connect(ENetPeer* peer) {
   const auto expiry = static_cast<uint32_t>(config_.expiry.count());
   enet_peer_timeout(peer, 0, expiry, expiry);
   enet_peer_ping_interval(peer, static_cast<uint32_t>(config_.heartbeat.count()));
+  steady_resends(peer);
   if (config_.side == Side::kClient) {
     if (Link* link = link_of(peer))
       send_control(*link, wire::FrameType::kJoin, config_.name, 0, link->seq++, now_ns());
@@ -152,6 +156,7 @@ void EnetTransport::on_connect(ENetPeer* peer) {
     return;
   }
   auto link = std::make_unique<Link>();
+  link->owner = this;
   const PeerId id = next_id_++;
   link->id = id;
   link->peer = peer;

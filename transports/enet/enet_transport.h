@@ -21,6 +21,7 @@
 #include <enet/enet.h>
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -68,7 +69,14 @@ class EnetTransport final : public Transport {
     State state = State::kJoining;
     PeerStats stats;
     uint32_t seq = 0;
-    uint64_t queued = 0;  // bytes handed to ENet and not yet acknowledged (packet free callback)
+    uint64_t queued = 0;  // bytes sent and not yet acknowledged (packet free callback)
+    // ENet walks a peer's whole outgoing queue on every service once its window is full, so it
+    // is handed about one window (in_enet bytes) and the rest waits here, in order.
+    std::deque<ENetPacket*> backlog;
+    uint64_t in_enet = 0;
+    bool leave_when_sent = false;  // disconnect once the backlog has gone to ENet
+    bool feed_pending = false;     // in feed_ (an acknowledgement made room)
+    EnetTransport* owner = nullptr;
     bool owes_writable = false;
     bool announced = false;  // on_peer_down said, or never owed
     uint32_t lost_seen = 0;  // ENet's packetsLost when last read (it resets it every interval)
@@ -102,6 +110,12 @@ class EnetTransport final : public Transport {
   // enet_transport_send.cpp: packets out, closing, queries.
   static void on_packet_freed(ENetPacket* packet);
   Result<void> queue(Link& link, std::string_view bytes, bool counted);
+  void feed(Link& link);  // hands backlog to ENet up to the window
+  void feed_all();        // every link an acknowledgement made room for
+  void disconnect_later(Link& link);
+  uint64_t share() const;  // bytes one link may have inside ENet
+  static void steady_resends(ENetPeer* peer);
+  void discard_backlog(Link& link);
   void send_control(Link& link, wire::FrameType type, std::string_view payload, uint32_t sender,
                     uint32_t seq, uint64_t timestamp_ns);
   void announce_down(Link& link, DownReason reason, std::string why);
@@ -129,6 +143,7 @@ class EnetTransport final : public Transport {
   bool unflushed_ = false;   // packets queued since the last flush
   std::vector<PeerId> owing_writable_;  // links that passed the low-water mark
   uint64_t resends_ = 0;                // by links already gone
+  std::vector<PeerId> feed_;            // links with backlog and room in ENet's window
   net::TimerId client_deadline_ = 0;
   PeerId next_id_ = 1;
   uint32_t member_id_ = 0;

@@ -31,6 +31,8 @@ constexpr size_t kMaxReadsPerTurn = 16;
 // Free slots kept above the highest one in use: ENet gives a connecting peer the lowest free
 // slot within peerCount, and one batch of 256 datagrams may hold that many connects.
 constexpr size_t kSpareSlots = 256;
+// Events handed out between two reads of the socket while a batch is being relayed.
+constexpr size_t kEventsBetweenReads = 32;
 
 }  // namespace
 
@@ -40,13 +42,26 @@ void EnetTransport::service() {
   ENetEvent event;
   for (size_t reads = 0; host_ && reads < kMaxReadsPerTurn; ++reads) {
     unflushed_ = false;  // enet_host_service sends what is queued before it reads
-    if (enet_host_service(host_, &event, 0) <= 0) break;
+    const int got = enet_host_service(host_, &event, 0);
+    feed_all();  // the acknowledgements it read made room in windows
+    if (got <= 0) break;
     dispatch(event);
-    while (host_ && enet_host_check_events(host_, &event) > 0) dispatch(event);
+    for (size_t n = 1; host_ && enet_host_check_events(host_, &event) > 0; ++n) {
+      dispatch(event);
+      // A hub relays each message to every member: a batch of 256 is seconds of work at a
+      // thousand members, in which the members' acknowledgements would overflow the socket and
+      // be resent. Between messages ENet reads (and sends) without handing out events.
+      if (n % kEventsBetweenReads == 0 && host_) {
+        unflushed_ = false;
+        enet_host_service(host_, nullptr, 0);
+        feed_all();
+      }
+    }
     if (!host_ || !datagram_waiting()) break;
   }
   in_service_ = false;
   if (host_ == nullptr) return;
+  feed_all();
   if (unflushed_) {
     unflushed_ = false;
     enet_host_flush(host_);
@@ -117,8 +132,9 @@ bool EnetTransport::busy() const {
   for (const auto& [id, link] : links_) {
     const ENetPeer* p = link->peer;
     if (p == nullptr) continue;
-    if (p->state != ENET_PEER_STATE_CONNECTED || !enet_list_empty(&p->sentReliableCommands) ||
-        !enet_list_empty(&p->outgoingCommands) || !enet_list_empty(&p->acknowledgements))
+    if (p->state != ENET_PEER_STATE_CONNECTED || !link->backlog.empty() ||
+        !enet_list_empty(&p->sentReliableCommands) || !enet_list_empty(&p->outgoingCommands) ||
+        !enet_list_empty(&p->acknowledgements))
       return true;
   }
   return false;
