@@ -261,6 +261,13 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
   if (gone > 0)
     out.error += fmt::format("{}{} of {} members went down (first: {})",
                              out.error.empty() ? "" : "; ", gone, n, first_gone);
+  // A round given up on ends its count: say so, or the shortfall reads as the wire's alone (on a
+  // reliable wire what is missing was late, not lost).
+  if (out.rounds_timed_out > 0 && out.seen < out.expected)
+    out.error += fmt::format(
+        "{}{} round(s) given up after --round-timeout {} s; {} deliveries not seen by then",
+        out.error.empty() ? "" : "; ", out.rounds_timed_out, o.round_timeout_s,
+        out.expected - out.seen);
   for (auto& mb : members) {
     if (mb.framed) {
       mb.framed->on_message = nullptr;

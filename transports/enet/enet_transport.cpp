@@ -146,6 +146,11 @@ void EnetTransport::on_connect(ENetPeer* peer) {
   enet_peer_timeout(peer, 0, expiry, expiry);
   enet_peer_ping_interval(peer, static_cast<uint32_t>(config_.heartbeat.count()));
   steady_resends(peer);
+  // ENet narrows a peer's window each time a round trip comes back longer than the last, and a
+  // busy receiver's always does; the transport already bounds what a link has in flight (its
+  // share), so the window stays whole instead of being walked over, unsendable, on every service.
+  enet_peer_throttle_configure(peer, ENET_PEER_PACKET_THROTTLE_INTERVAL,
+                               ENET_PEER_PACKET_THROTTLE_ACCELERATION, 0);
   if (config_.side == Side::kClient) {
     if (Link* link = link_of(peer))
       send_control(*link, wire::FrameType::kJoin, config_.name, 0, link->seq++, now_ns());
