@@ -20,10 +20,11 @@ namespace chat {
 namespace {
 
 // ENet resends, pings and times out only while it is serviced; between socket events a timer does
-// it: every 10 ms while anything is unacknowledged (it bounds how late a resend can be, not the
-// round trip of a delivered message), and only often enough to ping when every link is idle, so a
-// thousand idle clients in one process do not wake it a hundred thousand times a second.
-constexpr auto kBusyServicePeriod = std::chrono::milliseconds(10);
+// it: every 50 ms while anything is unacknowledged (it bounds how late a resend can be, a quarter
+// of the least resend timeout, not the round trip of a delivered message), and only often enough
+// to ping when every link is idle. A thousand clients in one process, each busy while its
+// acknowledgements are late, would otherwise spend the process on timers at 10 ms.
+constexpr auto kBusyServicePeriod = std::chrono::milliseconds(50);
 constexpr auto kMaxIdleServicePeriod = std::chrono::milliseconds(250);
 // Datagram batches (up to 256 datagrams each) per readiness: one busy host cannot starve the rest
 // of the loop; the socket stays readable and the loop comes back to it.
