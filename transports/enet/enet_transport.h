@@ -137,10 +137,11 @@ class EnetTransport final : public Transport {
   // Destroyed first in ~EnetTransport: its packets' free callbacks point into links_.
   ENetHost* host_ = nullptr;
   net::TimerId service_timer_ = 0;
-  bool timer_busy_ = false;  // the service timer runs at the busy period
-  size_t slots_ = 0;         // peer slots allocated; host_->peerCount is how many ENet walks
-  bool in_service_ = false;  // inside service(): its own flush sends what is queued
-  bool unflushed_ = false;   // packets queued since the last flush
+  bool timer_busy_ = false;      // the service timer runs at the busy period
+  size_t slots_ = 0;             // peer slots allocated; host_->peerCount is how many ENet walks
+  bool in_service_ = false;      // inside service(): its own flush sends what is queued
+  bool unflushed_ = false;       // packets queued since the last flush
+  bool resume_pending_ = false;  // service() stopped at its limit and resumes on a timer
   std::vector<PeerId> owing_writable_;  // links that passed the low-water mark
   uint64_t resends_ = 0;                // by links already gone
   std::vector<PeerId> feed_;            // links with backlog and room in ENet's window

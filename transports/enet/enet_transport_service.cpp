@@ -32,8 +32,10 @@ constexpr size_t kMaxReadsPerTurn = 16;
 // Free slots kept above the highest one in use: ENet gives a connecting peer the lowest free
 // slot within peerCount, and one batch of 256 datagrams may hold that many connects.
 constexpr size_t kSpareSlots = 256;
-// Events handed out between two reads of the socket while a batch is being relayed.
+// Events handed out between two reads of the socket while a batch is being relayed, and in all
+// in one turn of the loop.
 constexpr size_t kEventsBetweenReads = 32;
+constexpr size_t kMaxEventsPerTurn = 4096;
 
 }  // namespace
 
@@ -41,24 +43,40 @@ void EnetTransport::service() {
   if (host_ == nullptr) return;
   in_service_ = true;
   ENetEvent event;
+  size_t handled = 0;
+  bool more = false;
   for (size_t reads = 0; host_ && reads < kMaxReadsPerTurn; ++reads) {
     unflushed_ = false;  // enet_host_service sends what is queued before it reads
     const int got = enet_host_service(host_, &event, 0);
     feed_all();  // the acknowledgements it read made room in windows
     if (got <= 0) break;
     dispatch(event);
-    for (size_t n = 1; host_ && enet_host_check_events(host_, &event) > 0; ++n) {
+    ++handled;
+    while (host_ && handled < kMaxEventsPerTurn && enet_host_check_events(host_, &event) > 0) {
       dispatch(event);
       // A hub relays each message to every member: a batch of 256 is seconds of work at a
       // thousand members, in which the members' acknowledgements would overflow the socket and
       // be resent. Between messages ENet reads (and sends) without handing out events.
-      if (n % kEventsBetweenReads == 0 && host_) {
+      if (++handled % kEventsBetweenReads == 0 && host_) {
         unflushed_ = false;
         enet_host_service(host_, nullptr, 0);
         feed_all();
       }
     }
+    if (handled >= kMaxEventsPerTurn) {
+      more = true;  // events may wait in ENet's queue, where epoll cannot see them
+      break;
+    }
     if (!host_ || !datagram_waiting()) break;
+  }
+  if (more && !resume_pending_) {
+    // The rest after the loop's other work and timers: a zero delay, not a deferral, which the
+    // loop would run before it looks at anything else.
+    resume_pending_ = true;
+    guard_.defer_after(loop_, std::chrono::milliseconds(0), [this] {
+      resume_pending_ = false;
+      service();
+    });
   }
   in_service_ = false;
   if (host_ == nullptr) return;
