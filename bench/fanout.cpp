@@ -271,6 +271,22 @@ FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, co
   if (hub_pid > 0) out.hub_rss_end_kib = resident_kib(hub_pid);
   out.elapsed_s =
       last_delivery > first_send ? static_cast<double>(last_delivery - first_send) / 1e9 : 0.0;
+  // Deliveries a reliable wire did not make are explained by the members it lost on the way.
+  size_t gone = 0;
+  std::string first_gone;
+  for (size_t i = 0; i < n; ++i)
+    if (members[i].down() && gone++ == 0)
+      first_gone = fmt::format("client {} went down: {}", i, members[i].error());
+  if (gone > 0)
+    out.error += fmt::format("{}{} of {} members went down (first: {})",
+                             out.error.empty() ? "" : "; ", gone, n, first_gone);
+  // A round given up on ends its count: say so, or the shortfall reads as the wire's alone (on a
+  // reliable wire what is missing was late, not lost).
+  if (out.rounds_timed_out > 0 && out.seen < out.expected)
+    out.error += fmt::format(
+        "{}{} round(s) given up after --round-timeout {} s; {} deliveries not seen by then",
+        out.error.empty() ? "" : "; ", out.rounds_timed_out, o.round_timeout_s,
+        out.expected - out.seen);
   for (auto& mb : members) {
     if (mb.framed) {
       mb.framed->on_message = nullptr;
@@ -330,6 +346,15 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
         r.params["udp_bundle_bytes"] =
             o.udp_bundle_bytes.value_or(TransportConfig{}.udp_bundle_bytes);
       if (n < 2) continue;
+      // A wire's own ceiling (one ENet host: 4,095 peers) is said up front, not found by timeouts.
+      if (auto caps = transport_caps(transport, TransportConfig{});
+          caps && caps->max_members > 0 && n > caps->max_members) {
+        r.note = fmt::format("{} holds at most {} members per server; {} asked for", transport,
+                             caps->max_members, n);
+        r.metrics = Json{{"skipped", true}};
+        runs.push_back(std::move(r));
+        continue;
+      }
       if (n + 64 > fd_limit) {
         r.note = fmt::format("needs {} file descriptors, the limit is {}", n + 64, fd_limit);
         r.metrics = Json{{"skipped", true}};

@@ -111,6 +111,9 @@ struct TransportCaps {
   bool ordered = false;     // messages from one peer arrive in the order they were sent
   bool text_peers = false;  // serves plain-text peers (nc, telnet) beside framed ones
   bool queues = false;      // send() may queue bytes (stats().queued_bytes, on_writable)
+  // Most members one server of this wire can hold, whatever --max-clients says; 0: no limit of the
+  // wire's own (file descriptors and memory still bound it).
+  size_t max_members = 0;
 };
 
 struct TransportCallbacks {

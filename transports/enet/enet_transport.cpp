@@ -15,14 +15,9 @@
 namespace chat {
 namespace {
 
-// ENet resends, pings and times out only while it is serviced; between socket events a timer does
-// it: every 10 ms while anything is unacknowledged (it bounds how late a resend can be, not the
-// round trip of a delivered message), and only often enough to ping when every link is idle, so a
-// thousand idle clients in one process do not wake it a hundred thousand times a second.
-constexpr auto kBusyServicePeriod = std::chrono::milliseconds(10);
-constexpr auto kMaxIdleServicePeriod = std::chrono::milliseconds(250);
-constexpr size_t kMaxEventsPerTurn = 4096;  // one busy host cannot starve the rest of the loop
-constexpr size_t kMostPeers = 4095;         // ENet's largest peer id
+// A hub's one socket takes every member's datagrams and acknowledgements: ENet's 256 KiB default
+// overflows in one round of a thousand members, and every datagram lost there is resent later.
+constexpr int kServerSocketBuffer = 32 * 1024 * 1024;
 
 Result<ENetAddress> to_enet_address(std::string_view host, uint16_t port, bool passive) {
   ENetAddress out{};
@@ -52,11 +47,14 @@ EnetTransport::~EnetTransport() {
   if (service_timer_) loop_.cancel(service_timer_);
   if (client_deadline_) loop_.cancel(client_deadline_);
   if (shutdown_timer_) loop_.cancel(shutdown_timer_);
-  for (auto& [id, link] : links_)
+  for (auto& [id, link] : links_) {
     if (link->join_timer) loop_.cancel(link->join_timer);
+    discard_backlog(*link);
+  }
   if (host_) {
     loop_.remove(host_->socket);
-    enet_host_destroy(host_);  // frees every queued packet while links_ still exists
+    host_->peerCount = slots_;  // every slot is reset, not only those service() walks
+    enet_host_destroy(host_);   // frees every queued packet while links_ still exists
   }
   enet_deinitialize();
 }
@@ -67,6 +65,7 @@ TransportCaps EnetTransport::caps_for(const TransportConfig& config) {
   c.reliable = true;
   c.ordered = true;
   c.queues = true;
+  c.max_members = kMostPeers;
   return c;
 }
 
@@ -86,16 +85,25 @@ Result<void> EnetTransport::open_host(const ENetAddress* bind, size_t peers) {
   // make it hold no more than one largest frame, and a little over two such frames per link.
   host_->maximumPacketSize = config_.max_payload + wire::kMaxPayloadOverhead + wire::kHeaderSize;
   host_->maximumWaitingData = 2 * host_->maximumPacketSize + 1024 * 1024;
-  if (config_.socket_buffer > 0) {
-    enet_socket_set_option(host_->socket, ENET_SOCKOPT_RCVBUF, config_.socket_buffer);
-    enet_socket_set_option(host_->socket, ENET_SOCKOPT_SNDBUF, config_.socket_buffer);
+  const int buffer = config_.socket_buffer > 0       ? config_.socket_buffer
+                     : config_.side == Side::kServer ? kServerSocketBuffer
+                                                     : 0;
+  if (buffer > 0) {
+    net::set_receive_buffer(host_->socket, buffer);
+    net::set_send_buffer(host_->socket, buffer);
   }
+  slots_ = host_->peerCount;
+  fit_slots();
   loop_.add(host_->socket, EPOLLIN, [this](uint32_t) { service(); });
-  arm_service_timer();
+  arm_service_timer(false);
   return {};
 }
 
 Result<void> EnetTransport::start_server() {
+  if (config_.max_peers > kMostPeers)
+    return make_error(fmt::format(
+        "enet: one ENet host holds at most {} members (its largest peer id); {} asked for",
+        kMostPeers, config_.max_peers));
   auto address = to_enet_address(config_.bind, config_.port, true);
   if (!address) return address.error();
   // A few spare slots beyond the room's limit, so a joiner past it is told why instead of ignored.
@@ -112,11 +120,13 @@ Result<void> EnetTransport::start_client() {
   ENetPeer* peer = enet_host_connect(host_, &*address, 1, 0);
   if (peer == nullptr) return make_error("enet: no free peer slot to connect with");
   auto link = std::make_unique<Link>();
+  link->owner = this;
   link->id = kServerPeer;
   link->peer = peer;
   link->info = PeerInfo{kServerPeer, "server", server_text_, false};
   peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(kServerPeer));
   links_[kServerPeer] = std::move(link);
+  schedule_flush();  // the connect request leaves now, not at the next timer
   client_deadline_ = loop_.run_after(config_.connect_timeout, [this] {
     client_deadline_ = 0;
     Link* l = find(kServerPeer);
@@ -131,74 +141,16 @@ Result<void> EnetTransport::start_client() {
   return {};
 }
 
-void EnetTransport::service() {
-  if (host_ == nullptr) return;
-  ENetEvent event;
-  for (size_t n = 0; n < kMaxEventsPerTurn && host_ && enet_host_service(host_, &event, 0) > 0;
-       ++n) {
-    switch (event.type) {
-      case ENET_EVENT_TYPE_CONNECT:
-        on_connect(event.peer);
-        break;
-      case ENET_EVENT_TYPE_RECEIVE:
-        on_receive(event.peer, event.packet);
-        break;
-      case ENET_EVENT_TYPE_DISCONNECT:
-        on_disconnect(event.peer, event.data);
-        break;
-      case ENET_EVENT_TYPE_NONE:
-        break;
-    }
-  }
-  if (host_) enet_host_flush(host_);
-  after_service();
-  arm_service_timer();
-}
-
-bool EnetTransport::busy() const {
-  // Only the links we know: scanning every slot of a 4,095-peer host costs more than a round trip.
-  for (const auto& [id, link] : links_) {
-    const ENetPeer* p = link->peer;
-    if (p == nullptr) continue;
-    if (p->state != ENET_PEER_STATE_CONNECTED || !enet_list_empty(&p->sentReliableCommands) ||
-        !enet_list_empty(&p->outgoingCommands) || !enet_list_empty(&p->acknowledgements))
-      return true;
-  }
-  return false;
-}
-
-void EnetTransport::arm_service_timer() {
-  if (host_ == nullptr) return;
-  if (service_timer_) loop_.cancel(service_timer_);
-  const auto idle =
-      std::min<std::chrono::milliseconds>(config_.heartbeat / 2, kMaxIdleServicePeriod);
-  const auto period = busy() ? kBusyServicePeriod : std::max(idle, kBusyServicePeriod);
-  service_timer_ = loop_.run_after(period, [this] {
-    service_timer_ = 0;
-    service();
-  });
-}
-
-void EnetTransport::after_service() {
-  std::vector<PeerId> writable;
-  for (auto& [id, link] : links_) {
-    // ENet counts resends in packetsLost and zeroes it every loss interval: add what grew.
-    const uint32_t lost = link->peer ? link->peer->packetsLost : 0;
-    link->retransmits += lost >= link->lost_seen ? lost - link->lost_seen : lost;
-    link->lost_seen = lost;
-    if (link->owes_writable && link->state == State::kUp && link->queued < low_water()) {
-      link->owes_writable = false;
-      writable.push_back(id);
-    }
-  }
-  for (const PeerId id : writable)
-    if (callbacks_.on_writable && !silenced_ && find_up(id)) callbacks_.on_writable(id);
-}
-
 void EnetTransport::on_connect(ENetPeer* peer) {
   const auto expiry = static_cast<uint32_t>(config_.expiry.count());
   enet_peer_timeout(peer, 0, expiry, expiry);
   enet_peer_ping_interval(peer, static_cast<uint32_t>(config_.heartbeat.count()));
+  steady_resends(peer);
+  // ENet narrows a peer's window each time a round trip comes back longer than the last, and a
+  // busy receiver's always does; the transport already bounds what a link has in flight (its
+  // share), so the window stays whole instead of being walked over, unsendable, on every service.
+  enet_peer_throttle_configure(peer, ENET_PEER_PACKET_THROTTLE_INTERVAL,
+                               ENET_PEER_PACKET_THROTTLE_ACCELERATION, 0);
   if (config_.side == Side::kClient) {
     if (Link* link = link_of(peer))
       send_control(*link, wire::FrameType::kJoin, config_.name, 0, link->seq++, now_ns());
@@ -209,6 +161,7 @@ void EnetTransport::on_connect(ENetPeer* peer) {
     return;
   }
   auto link = std::make_unique<Link>();
+  link->owner = this;
   const PeerId id = next_id_++;
   link->id = id;
   link->peer = peer;

@@ -55,7 +55,7 @@ void EnetTransport::handle_frame(Link& link, const wire::Frame& f) {
           link, DownReason::kLeft,
           server ? "left" : (f.payload.empty() ? "server closed the connection" : f.payload));
       link.state = State::kClosing;
-      if (link.peer) enet_peer_disconnect_later(link.peer, kGoodbye);
+      disconnect_later(link);
       return;
     case FrameType::kHeartbeat:
     case FrameType::kJoin:
@@ -79,7 +79,7 @@ void EnetTransport::handle_join(Link& link, const wire::Frame& f) {
     send_control(link, wire::FrameType::kRefuse, reason, 0, link.seq++, now_ns());
     link.announced = true;  // never admitted: nobody above knows it
     link.state = State::kClosing;
-    if (link.peer) enet_peer_disconnect_later(link.peer, kGoodbye);
+    disconnect_later(link);
     return;
   }
   link.info.name = f.payload.empty() ? link.info.address : f.payload;
@@ -96,6 +96,7 @@ void EnetTransport::drop(Link& link, DownReason reason, const std::string& why) 
   if (link.state == State::kJoining && config_.side == Side::kServer) link.announced = true;
   announce_down(link, reason, why);
   link.state = State::kClosing;
+  discard_backlog(link);
   if (link.peer) {
     ENetPeer* peer = link.peer;
     peer->data = nullptr;

@@ -11,10 +11,96 @@
 
 namespace chat {
 
+namespace {
+
+// Bytes of packets one link may have inside ENet, sent or waiting to be: under ENet's own window
+// for a peer of unlimited bandwidth (64 KiB in flight), so ENet never walks a queue it cannot send;
+// and all links together no more than a hub's socket buffer can take the acknowledgements of.
+constexpr uint64_t kMostShare = 48 * 1024;
+constexpr uint64_t kLeastShare = 4 * 1024;
+constexpr uint64_t kAllShares = 4 * 1024 * 1024;
+// ENet resends a packet unacknowledged after its smoothed round trip plus four variances, and on
+// loopback that is a millisecond or two: a receiver that is a few milliseconds late (a thousand
+// clients on one thread) gets every packet twice, and the duplicates make it later still. The
+// variance is kept at 50 ms or more, so the first resend waits 200 ms plus the round trip
+// (the least Linux TCP waits).
+constexpr enet_uint32 kLeastRttVariance = 50;
+
+}  // namespace
+
+uint64_t EnetTransport::share() const {
+  return std::clamp<uint64_t>(kAllShares / std::max<size_t>(links_.size(), 1), kLeastShare,
+                              kMostShare);
+}
+
+void EnetTransport::steady_resends(ENetPeer* peer) {
+  if (peer && peer->roundTripTimeVariance < kLeastRttVariance)
+    peer->roundTripTimeVariance = kLeastRttVariance;
+}
+
 void EnetTransport::on_packet_freed(ENetPacket* packet) {
   // ENet frees a reliable packet once every peer it went to has acknowledged it (or is reset).
+  // We are inside ENet here: room in the window is only noted, and filled after the service.
   auto* link = static_cast<Link*>(packet->userData);
-  if (link) link->queued -= std::min<uint64_t>(link->queued, packet->dataLength);
+  if (link == nullptr) return;
+  link->queued -= std::min<uint64_t>(link->queued, packet->dataLength);
+  link->in_enet -= std::min<uint64_t>(link->in_enet, packet->dataLength);
+  steady_resends(link->peer);  // ENet has just folded this acknowledgement's round trip in
+  if (!link->backlog.empty() && !link->feed_pending && link->owner) {
+    link->feed_pending = true;
+    link->owner->feed_.push_back(link->id);
+  }
+}
+
+void EnetTransport::feed(Link& link) {
+  const uint64_t limit = share();
+  while (link.peer && !link.backlog.empty() &&
+         (link.in_enet == 0 || link.in_enet + link.backlog.front()->dataLength <= limit)) {
+    ENetPacket* packet = link.backlog.front();
+    link.backlog.pop_front();
+    link.in_enet += packet->dataLength;
+    if (enet_peer_send(link.peer, 0, packet) < 0) {
+      enet_packet_destroy(packet);
+      continue;
+    }
+    unflushed_ = true;
+  }
+  if (link.backlog.empty() && link.leave_when_sent && link.peer) {
+    link.leave_when_sent = false;
+    enet_peer_disconnect_later(link.peer, kGoodbye);
+  }
+}
+
+void EnetTransport::feed_all() {
+  if (feed_.empty()) return;
+  std::vector<PeerId> ids;
+  ids.swap(feed_);
+  for (const PeerId id : ids) {
+    Link* link = find(id);
+    if (link == nullptr) continue;
+    link->feed_pending = false;
+    feed(*link);
+  }
+}
+
+void EnetTransport::disconnect_later(Link& link) {
+  // After what is queued: ENet sends the disconnect once every reliable packet it holds is
+  // acknowledged, so what still waits in the backlog goes to it first.
+  if (link.peer == nullptr) return;
+  if (link.backlog.empty())
+    enet_peer_disconnect_later(link.peer, kGoodbye);
+  else
+    link.leave_when_sent = true;
+}
+
+void EnetTransport::discard_backlog(Link& link) {
+  while (!link.backlog.empty()) {
+    ENetPacket* packet = link.backlog.front();
+    link.backlog.pop_front();
+    link.queued -= std::min<uint64_t>(link.queued, packet->dataLength);
+    packet->freeCallback = nullptr;  // never ENet's: the window it frees was never taken
+    enet_packet_destroy(packet);
+  }
 }
 
 Result<void> EnetTransport::queue(Link& link, std::string_view bytes, bool counted) {
@@ -36,24 +122,32 @@ Result<void> EnetTransport::queue(Link& link, std::string_view bytes, bool count
   packet->userData = &link;
   packet->freeCallback = &EnetTransport::on_packet_freed;
   link.queued += bytes.size();
-  if (enet_peer_send(link.peer, 0, packet) < 0) {
-    enet_packet_destroy(packet);
-    return make_error(fmt::format("enet: {} cannot take a packet now", link.info.name));
-  }
+  link.backlog.push_back(packet);
+  feed(link);
   link.stats.bytes_sent += bytes.size();
   if (counted) ++link.stats.messages_sent;
-  if (link.queued >= low_water()) link.owes_writable = true;
+  if (link.queued >= low_water() && !link.owes_writable) {
+    link.owes_writable = true;
+    owing_writable_.push_back(link.id);
+  }
   schedule_flush();
   return {};
 }
 
 void EnetTransport::schedule_flush() {
-  // Everything sent in one loop turn leaves together, once the turn's handlers are done.
-  if (flush_scheduled_) return;
+  unflushed_ = true;
+  // Until it is acknowledged the packet may need resending: service at the busy period.
+  if (!timer_busy_) arm_service_timer(true);
+  // Inside service() its own flush follows; otherwise everything sent in one loop turn leaves
+  // together, once the turn's handlers are done: one walk of the slots, not one per send.
+  if (in_service_ || flush_scheduled_) return;
   flush_scheduled_ = true;
   guard_.defer(loop_, [this] {
     flush_scheduled_ = false;
-    service();
+    if (host_ && unflushed_) {
+      unflushed_ = false;
+      enet_host_flush(host_);
+    }
   });
 }
 
@@ -115,8 +209,7 @@ void EnetTransport::close(PeerId peer, std::string_view reason) {
   announce_down(*link, DownReason::kClosed, std::string(reason));
   send_control(*link, wire::FrameType::kLeave, reason, own_sender(), link->seq++, now_ns());
   link->state = State::kClosing;
-  // After what is queued: ENet sends the disconnect once every reliable packet is acknowledged.
-  if (link->peer) enet_peer_disconnect_later(link->peer, kGoodbye);
+  disconnect_later(*link);
 }
 
 void EnetTransport::announce_down(Link& link, DownReason reason, std::string why) {
@@ -133,6 +226,8 @@ void EnetTransport::forget(PeerId id) {
   auto it = links_.find(id);
   if (it == links_.end()) return;
   if (it->second->join_timer) loop_.cancel(it->second->join_timer);
+  discard_backlog(*it->second);
+  resends_ += resends(*it->second);
   links_.erase(it);
   maybe_finish_shutdown();
 }
@@ -181,6 +276,10 @@ void EnetTransport::finish_shutdown() {
   for (const auto& [id, link] : links_) ids.push_back(id);
   for (const PeerId id : ids)
     if (Link* link = find(id)) drop(*link, DownReason::kClosed, "shutdown");
+  // What the load cost on the wire: datagrams per message, and how many ENet sent twice.
+  if (host_ && config_.side == Side::kServer)
+    spdlog::info("enet: {} datagrams sent, {} received, {} packets resent", host_->totalSentPackets,
+                 host_->totalReceivedPackets, resends_);
   if (host_) enet_host_flush(host_);
   guard_.defer(loop_, [this] {
     silenced_ = true;
@@ -208,7 +307,7 @@ PeerStats EnetTransport::stats(PeerId peer) const {
   if (link == nullptr) return {};
   PeerStats s = link->stats;
   s.queued_bytes = link->queued;
-  s.retransmits = link->retransmits;
+  s.retransmits = resends(*link);
   return s;
 }
 
@@ -220,7 +319,7 @@ std::string EnetTransport::describe_stats(PeerId peer) const {
   return fmt::format("enet rtt {} ms (var {}) | loss {:.1f}% | retransmits {}", p.roundTripTime,
                      p.roundTripTimeVariance,
                      100.0 * p.packetLoss / static_cast<double>(ENET_PEER_PACKET_LOSS_SCALE),
-                     link->retransmits);
+                     resends(*link));
 }
 
 std::vector<PeerInfo> EnetTransport::peers() const {
