@@ -22,7 +22,7 @@ PointResult measure_point(const RttOptions& o, const std::string& transport, con
                           size_t size, Progress& progress) {
   PointResult out;
   const ScopedAffinity pin(o.placement.client_cpu);
-  net::EventLoop loop;
+  net::EventLoop loop(o.io_backend);
   LinkOptions link;
   link.transport = transport;
   link.host = server.host;
@@ -132,7 +132,9 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
       server = *hp;
     } else {
       auto started =
-          start_chat_server(scratch, "echo", transport, {}, o.placement.server_cpu, o.path.get());
+          start_chat_server(scratch, "echo", transport,
+                            {"--io-backend", std::string(net::io_backend_name(o.io_backend))},
+                            o.placement.server_cpu, o.path.get());
       if (!started) return started.error();
       echo = std::move(*started);
       server.port = echo.port;
@@ -148,6 +150,7 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
                       {"warmup", o.warmup},
                       {"timeout_ms", o.timeout_ms},
                       {"busy_poll", o.busy_poll},
+                      {"io_backend", net::io_backend_name(o.io_backend)},
                       {"placement", o.placement.describe()},
                       {"server", o.target.empty() ? "chat server --mode echo" : o.target}};
       if (size > limit) {
