@@ -255,6 +255,9 @@ class UringPoller final : public Poller {
       a->more = false;
       io_uring_sqe* e = sqe();
       io_uring_prep_recvmsg(e, fd, &a->msg, 0);
+      // The socket was just drained (or never read): wait for bytes before trying, rather than
+      // fail a read first. Bytes already there are still taken at once.
+      e->ioprio |= IORING_RECVSEND_POLL_FIRST;
       e->user_data = user_data(fd, a->id, kRecv);
     }
     uint32_t want = s.events & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP);
