@@ -222,8 +222,8 @@ void register_server(CLI::App& root, int& exit_code) {
       ->check(CLI::IsMember({"epoll", "threads", "select", "poll"}))
       ->capture_default_str();
   app->add_option("--io-backend", o->io_backend,
-                  "what the event loop waits with: uring (io_uring; the wake-up brings the bytes) "
-                  "or epoll; the default is uring where the kernel allows it")
+                  "what the event loop waits with: epoll, or uring (io_uring: the wake-up brings "
+                  "the bytes; epoll where the kernel refuses it); CHAT_IO_BACKEND sets the default")
       ->check(CLI::IsMember({"epoll", "uring"}))
       ->capture_default_str();
   add_verbosity(*app);

@@ -25,7 +25,7 @@ class EventLoop {
  public:
   using IoHandler = std::function<void(uint32_t events)>;
 
-  // io_uring where the kernel allows it, else epoll (see backend()).
+  // io_uring falls back to epoll where the kernel refuses it (see backend()).
   explicit EventLoop(IoBackend backend = default_io_backend());
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;

@@ -24,7 +24,7 @@ bool parse_io_backend(std::string_view name, IoBackend& out);
 // Whether this kernel lets this process make an io_uring (it may be compiled out, disabled by
 // sysctl, or forbidden by a seccomp profile).
 bool io_uring_available();
-// What a loop uses when not told: io_uring when available (cached after the first ask).
+// What a loop uses when not told: CHAT_IO_BACKEND's choice, else epoll.
 IoBackend default_io_backend();
 
 struct PollEvent {
