@@ -67,7 +67,7 @@ Result<ListeningChild> start_listening(std::vector<std::string> argv, std::files
 Result<ListeningChild> start_chat_server(const ScratchDir& dir, const std::string& mode,
                                          const std::string& transport,
                                          std::vector<std::string> extra, int cpu,
-                                         const BenchPath* path) {
+                                         const BenchPath* path, int realtime) {
   const std::string host = path ? path->server_host() : "127.0.0.1";
   std::vector<std::string> argv = {self_executable(), "server",  "--mode", mode,
                                    "--transport",     transport, "--bind", host,
@@ -75,7 +75,7 @@ Result<ListeningChild> start_chat_server(const ScratchDir& dir, const std::strin
   argv.insert(argv.end(), extra.begin(), extra.end());
   const auto log = dir / fmt::format("server-{}-{}-{}.log", mode, transport,
                                      std::chrono::steady_clock::now().time_since_epoch().count());
-  argv = pinned(std::move(argv), cpu);
+  argv = pinned(std::move(argv), cpu, realtime);
   if (path) argv = path->server_argv(std::move(argv));
   return start_listening(std::move(argv), log);
 }

@@ -55,11 +55,12 @@ Result<ListeningChild> start_listening(
     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // `chat server --mode MODE --transport T --bind HOST --port 0 -q [extra...]`, this binary, on the
-// path's server side (HOST 127.0.0.1 when `path` is null or loopback).
+// path's server side (HOST 127.0.0.1 when `path` is null or loopback); pinned to `cpu` and run at
+// SCHED_FIFO `realtime` when those are given (see placement.h).
 Result<ListeningChild> start_chat_server(const ScratchDir& dir, const std::string& mode,
                                          const std::string& transport,
                                          std::vector<std::string> extra = {}, int cpu = -1,
-                                         const BenchPath* path = nullptr);
+                                         const BenchPath* path = nullptr, int realtime = 0);
 
 // A loopback port free at the moment of asking (for anchors that cannot take port 0).
 uint16_t free_loopback_port(bool udp);

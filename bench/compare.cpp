@@ -56,7 +56,14 @@ RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size
                   {"duration_s", duration_s},
                   {"busy_poll", spin},
                   {"placement", placement.describe()}};
-  auto srv = Subprocess::spawn(pinned(server, placement.server_cpu), slog, slog);
+  // Real-time priority only for a client that sleeps, as for ours (placement.h).
+  const int realtime = spin ? 0 : placement.realtime;
+  if (spin) {
+    Placement as_run = placement;
+    as_run.realtime = 0;
+    r.params["placement"] = as_run.describe();
+  }
+  auto srv = Subprocess::spawn(pinned(server, placement.server_cpu, realtime), slog, slog);
   if (!srv) return missing("rtt", "sockperf", transport, srv.error().message);
   // sockperf says it is ready when its receive loop starts ("... to block on socket(s)").
   if (!wait_for_line_in_file(slog, "block on", std::chrono::seconds(5), &*srv)) {
@@ -64,7 +71,7 @@ RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size
     return r;
   }
   const auto clog = dir / fmt::format("sockperf-client-{}-{}.log", transport, port);
-  auto c = Subprocess::spawn(pinned(client, placement.client_cpu), clog, clog);
+  auto c = Subprocess::spawn(pinned(client, placement.client_cpu, realtime), clog, clog);
   if (!c) return missing("rtt", "sockperf", transport, c.error().message);
   c->wait(std::chrono::seconds(static_cast<int>(duration_s) + 20));
   srv->stop();

@@ -18,11 +18,18 @@ struct PointResult {
   std::string error;
 };
 
+std::string placement_as_run(const RttOptions& o) {
+  Placement p = o.placement;
+  if (o.busy_poll) p.realtime = 0;  // see measure_point
+  return p.describe();
+}
+
 PointResult measure_point(const RttOptions& o, const std::string& transport, const HostPort& server,
                           size_t size, Progress& progress) {
   PointResult out;
-  const ScopedAffinity pin(o.placement.client_cpu);
-  net::EventLoop loop;
+  // A spinning client never sleeps: at a real-time priority it would starve its own core.
+  const ScopedAffinity pin(o.placement.client_cpu, o.busy_poll ? 0 : o.placement.realtime);
+  net::EventLoop loop(o.io_backend);
   LinkOptions link;
   link.transport = transport;
   link.host = server.host;
@@ -131,8 +138,10 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
       if (!hp) return hp.error();
       server = *hp;
     } else {
-      auto started =
-          start_chat_server(scratch, "echo", transport, {}, o.placement.server_cpu, o.path.get());
+      auto started = start_chat_server(
+          scratch, "echo", transport,
+          {"--io-backend", std::string(net::io_backend_name(o.io_backend))}, o.placement.server_cpu,
+          o.path.get(), o.busy_poll ? 0 : o.placement.realtime);
       if (!started) return started.error();
       echo = std::move(*started);
       server.port = echo.port;
@@ -148,7 +157,8 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
                       {"warmup", o.warmup},
                       {"timeout_ms", o.timeout_ms},
                       {"busy_poll", o.busy_poll},
-                      {"placement", o.placement.describe()},
+                      {"io_backend", net::io_backend_name(o.io_backend)},
+                      {"placement", placement_as_run(o)},
                       {"server", o.target.empty() ? "chat server --mode echo" : o.target}};
       if (size > limit) {
         r.note = fmt::format("size above the {} message limit", transport);

@@ -12,6 +12,7 @@
 #include "bench/path.h"
 #include "bench/placement.h"
 #include "bench/results.h"
+#include "src/net/poller.h"
 
 namespace chat::bench {
 
@@ -25,7 +26,9 @@ struct RttOptions {
   double max_seconds = 60;  // hard cap per point whatever the count
   std::string target;       // HOST:PORT of a running echo server; empty: start our own
   bool busy_poll = false;   // spin the loop instead of sleeping in epoll_wait
-  Placement placement;      // pin client and server to cores (see placement.h); default unpinned
+  // What the client's loop and the echo server's wait with (see src/net/poller.h).
+  net::IoBackend io_backend = net::default_io_backend();
+  Placement placement;  // pin client and server to cores (see placement.h); default unpinned
   std::shared_ptr<BenchPath> path;  // null: loopback
 };
 

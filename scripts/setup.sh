@@ -8,7 +8,7 @@ set -euo pipefail
 # iperf3 and nc check the emulated link (tests/integration/test_link.cpp).
 packages=(
   build-essential cmake pkg-config
-  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libreadline-dev libenet-dev
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libreadline-dev libenet-dev liburing-dev
   python3 python3-matplotlib
   iperf3 sockperf ncat socat netcat-openbsd iproute2 iputils-ping
 )

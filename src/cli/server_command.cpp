@@ -39,6 +39,7 @@ struct ServerOptions {
   int socket_buffer = 0;
   size_t udp_bundle_bytes = 1472;
   std::string io = "epoll";
+  std::string io_backend{net::io_backend_name(net::default_io_backend())};
   bool mode_given = false;
 };
 
@@ -78,7 +79,9 @@ int run_io_model(const ServerOptions& o) {
 int run_server(const ServerOptions& o) {
   if (o.io != "epoll") return run_io_model(o);
   apply_verbosity();
-  net::EventLoop loop;
+  net::IoBackend backend = net::default_io_backend();
+  net::parse_io_backend(o.io_backend, backend);
+  net::EventLoop loop(backend);
   TransportConfig config;
   config.side = Side::kServer;
   config.bind = o.bind;
@@ -237,6 +240,11 @@ void register_server(CLI::App& root, int& exit_code) {
                   "server I/O model: epoll (one event loop), or for teaching a hub over TCP only: "
                   "threads (one blocking thread per client), select, poll")
       ->check(CLI::IsMember({"epoll", "threads", "select", "poll"}))
+      ->capture_default_str();
+  app->add_option("--io-backend", o->io_backend,
+                  "what the event loop waits with: epoll, or uring (io_uring: the wake-up brings "
+                  "the bytes; epoll where the kernel refuses it); CHAT_IO_BACKEND sets the default")
+      ->check(CLI::IsMember({"epoll", "uring"}))
       ->capture_default_str();
   add_verbosity(*app);
   app->callback([o, app, &exit_code] {

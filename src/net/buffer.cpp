@@ -1,11 +1,14 @@
 #include "src/net/buffer.h"
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+
+#include "src/net/event_loop.h"
 
 namespace chat::net {
 
@@ -61,7 +64,7 @@ void Buffer::shrink_if_idle(size_t keep) {
   retrieve_all();
 }
 
-ssize_t Buffer::read_fd(int fd, int& saved_errno) {
+ssize_t Buffer::read_fd(int fd, int& saved_errno, EventLoop* loop) {
   char spill[kReadSpill];
   const size_t writable = writable_bytes();
   iovec vec[2];
@@ -71,10 +74,18 @@ ssize_t Buffer::read_fd(int fd, int& saved_errno) {
   vec[1].iov_len = sizeof spill;
   // With plenty of room already, skip the spill so the bytes are never copied twice.
   const int count = writable < sizeof spill ? 2 : 1;
-  const ssize_t n = ::readv(fd, vec, count);
-  if (n < 0) {
-    saved_errno = errno;
-  } else if (static_cast<size_t>(n) <= writable) {
+  ssize_t n = 0;
+  if (loop && loop->reads_ahead(fd)) {
+    msghdr msg{};
+    msg.msg_iov = vec;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    n = loop->receive(fd, msg, saved_errno);
+  } else {
+    n = ::readv(fd, vec, count);
+    if (n < 0) saved_errno = errno;
+  }
+  if (n < 0) return n;
+  if (static_cast<size_t>(n) <= writable) {
     write_index_ += static_cast<size_t>(n);
   } else {
     write_index_ = buf_.size();

@@ -15,6 +15,8 @@
 
 namespace chat::net {
 
+class EventLoop;
+
 class Buffer {
  public:
   static constexpr size_t kCheapPrepend = 8;
@@ -57,8 +59,9 @@ class Buffer {
   void shrink_if_idle(size_t keep);
 
   // One read from `fd` into the writable space plus kReadSpill bytes of stack (readv). Returns
-  // what read() returned; on -1 the errno is in `saved_errno`.
-  ssize_t read_fd(int fd, int& saved_errno);
+  // what read() returned; on -1 the errno is in `saved_errno`. With `loop`, an fd the loop reads
+  // ahead is read through it (EventLoop::read_ahead).
+  ssize_t read_fd(int fd, int& saved_errno, EventLoop* loop = nullptr);
 
  private:
   void make_space(size_t n);

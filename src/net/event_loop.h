@@ -1,7 +1,9 @@
 #pragma once
-// One epoll loop with timers: every socket, the terminal and the signals are served from one
-// thread: no thread per client, so a thousand idle members cost a thousand fds, not threads.
+// One event loop with timers: every socket, the terminal and the signals are served from one
+// thread: no thread per client, so a thousand idle members cost a thousand fds, not threads. It
+// waits with epoll or io_uring (poller.h); handlers see the same level-triggered events on both.
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "src/net/fd.h"
+#include "src/net/poller.h"
 
 namespace chat::net {
 
@@ -22,7 +25,8 @@ class EventLoop {
  public:
   using IoHandler = std::function<void(uint32_t events)>;
 
-  EventLoop();
+  // io_uring falls back to epoll where the kernel refuses it (see backend()).
+  explicit EventLoop(IoBackend backend = default_io_backend());
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -32,6 +36,21 @@ class EventLoop {
   void add(int fd, uint32_t events, IoHandler handler);
   void modify(int fd, uint32_t events);
   void remove(int fd);
+
+  // Asks the loop to read the socket `fd` (already added for EPOLLIN) itself, up to `bytes` at a
+  // time, and to hand the bytes over through receive(). On io_uring the read is done by the kernel
+  // as the bytes arrive, so the wake-up and the read are one system call; elsewhere nothing
+  // changes. Whoever asks must read `fd` only through receive() from then on.
+  void read_ahead(int fd, size_t bytes) { poller_->read_ahead(fd, bytes); }
+  // Whether `fd` is read ahead (on epoll never): its owner then reads it only through receive().
+  bool reads_ahead(int fd) const { return poller_->reads_ahead(fd); }
+  // Whether bytes read ahead for `fd` wait to be taken (MSG_PEEK cannot see them).
+  bool holds_read_ahead(int fd) const { return poller_->holds_read_ahead(fd); }
+  // recvmsg(fd, &msg, MSG_DONTWAIT): -1 with `err` set (EAGAIN when nothing is there), 0 at the end
+  // of a stream, else the bytes copied into msg's iovecs (name, control and flags as recvmsg sets
+  // them).
+  ssize_t receive(int fd, msghdr& msg, int& err) { return poller_->receive(fd, msg, err); }
+  IoBackend backend() const { return poller_->backend(); }
 
   TimerId run_after(Duration delay, std::function<void()> fn);
   TimerId run_every(Duration period, std::function<void()> fn);
@@ -60,7 +79,7 @@ class EventLoop {
   void run_timers();
   void run_deferred();
 
-  Fd epoll_;
+  std::unique_ptr<Poller> poller_;
   Fd signal_fd_;
   // Timers wake the loop through a timerfd armed only when the earliest deadline changes, so
   // epoll_wait blocks without a timeout: no kernel timer is armed and cancelled on every wait

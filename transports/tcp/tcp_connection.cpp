@@ -13,6 +13,8 @@ namespace {
 
 // An output buffer that grew for a burst is given back once it drains past this size.
 constexpr size_t kKeepOutputBytes = 256 * 1024;
+// What the loop reads ahead per wake-up: a chat message or two; a burst is read on directly.
+constexpr size_t kReadAheadBytes = 2048;
 
 }  // namespace
 
@@ -35,6 +37,7 @@ void TcpConnection::set_state(State state) {
 void TcpConnection::open(net::EventLoop::IoHandler handler) {
   interest_ = state_ == State::kConnecting ? EPOLLOUT : EPOLLIN;
   loop_.add(fd_.get(), interest_, std::move(handler));
+  loop_.read_ahead(fd_.get(), kReadAheadBytes);  // io_uring: the wake-up brings the bytes
   registered_ = true;
   update_interest();
 }
@@ -114,7 +117,7 @@ void TcpConnection::update_interest() {
 
 ssize_t TcpConnection::read(int& err, bool& drained) {
   const size_t offered = input_.writable_bytes() + net::Buffer::kReadSpill;
-  const ssize_t n = input_.read_fd(fd_.get(), err);
+  const ssize_t n = input_.read_fd(fd_.get(), err, &loop_);
   if (n > 0) {
     stats_.bytes_received += static_cast<uint64_t>(n);
     drained = static_cast<size_t>(n) < offered;

@@ -104,7 +104,9 @@ void TcpTransport::accept_one(net::Fd fd, const net::SocketAddress& from) {
     // A busy loop may run this timer before it reads bytes that arrived in time (a framed
     // client's JOIN among hundreds of others): only a socket with nothing waiting is silent.
     char first = 0;
-    if (::recv(quiet->fd(), &first, 1, MSG_PEEK | MSG_DONTWAIT) > 0) return;
+    if (loop_.holds_read_ahead(quiet->fd()) ||
+        ::recv(quiet->fd(), &first, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+      return;
     admit_text(*quiet);
   });
 }

@@ -69,6 +69,9 @@ void DatagramSocket::watch(net::EventLoop& loop, std::function<void()> on_readab
   unwatch();
   loop_ = &loop;
   loop.add(fd_.get(), EPOLLIN, [fn = std::move(on_readable)](uint32_t) { fn(); });
+  // io_uring: the loop reads one datagram as it arrives, so the wake-up brings it.
+  loop.read_ahead(fd_.get(),
+                  gro_ ? std::max(options_.max_datagram, kGroBuffer) : options_.max_datagram);
 }
 
 void DatagramSocket::unwatch() {
@@ -107,8 +110,10 @@ ReceiveOutcome DatagramSocket::receive() {
     h.msg_controllen = kControlSpace;
     h.msg_flags = 0;
   }
-  const int got =
-      ::recvmmsg(fd_.get(), rx_headers_.data(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+  const int got = loop_ && loop_->reads_ahead(fd_.get())
+                      ? receive_through_loop(n)
+                      : ::recvmmsg(fd_.get(), rx_headers_.data(), static_cast<unsigned>(n),
+                                   MSG_DONTWAIT, nullptr);
   if (got < 0) return ReceiveOutcome{{}, errno};
   // Kernel timestamps are CLOCK_REALTIME; shift them onto the monotonic clock of now_ns() so the
   // transport's timestamps share one scale.
@@ -157,6 +162,21 @@ ReceiveOutcome DatagramSocket::receive() {
     }
   }
   return ReceiveOutcome{{rx_.data(), rx_.size()}, 0, static_cast<size_t>(got), overflowed};
+}
+
+int DatagramSocket::receive_through_loop(size_t n) {
+  int got = 0;
+  for (; static_cast<size_t>(got) < n; ++got) {
+    int err = 0;
+    const ssize_t len = loop_->receive(fd_.get(), rx_headers_[got].msg_hdr, err);
+    if (len < 0) {
+      if (got > 0) break;
+      errno = err;
+      return -1;
+    }
+    rx_headers_[got].msg_len = static_cast<unsigned>(len);
+  }
+  return got;
 }
 
 size_t DatagramSocket::build_send_vector(std::span<const OutboundDatagram> batch, size_t first) {

@@ -111,6 +111,8 @@ class DatagramSocket final : public DatagramIo {
 
  private:
   void allocate();
+  // recvmmsg's work, datagram by datagram, when the loop reads this socket ahead.
+  int receive_through_loop(size_t n);
   // Fills tx_headers_ from batch[first...]; returns how many headers were built.
   size_t build_send_vector(std::span<const OutboundDatagram> batch, size_t first);
 
