@@ -29,6 +29,7 @@
 #include <array>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -172,6 +173,9 @@ class UdpTransport final : public Transport {
   void send_batch();
   // broadcast() when the message fits a bundle: appended to each framed member's open bundle.
   size_t broadcast_bundled(const Message& message, PeerId except);
+  // The line a broadcast gives plain-text members, made once on first need (most rooms have
+  // none); nullptr when it cannot fit one datagram.
+  const std::string* shared_text_line(const Message& message, std::optional<bool>& fits);
   // One header-only control frame to every framed member (heartbeats, LEAVE at shutdown).
   void send_control_to_members(wire::FrameType type, bool only_idle, udp::TimePoint now);
 

@@ -164,22 +164,16 @@ size_t UdpTransport::broadcast_bundled(const Message& message, PeerId except) {
   shared_frame_.clear();
   wire::encode_message_frame(message, 0, 0, now, shared_frame_);
   const auto when = to_time_point(now);
-  bool line_ready = false;
-  bool line_fits = true;
+  std::optional<bool> line_fits;  // the text members' line is made on first need
   size_t queued = 0;
   for (const udp::Member& m : members_.members()) {
     if (m.id == except) continue;
     Link* link = find_link(m.id);
     if (!link) continue;
     if (m.text) {
-      if (!line_ready) {
-        line_ready = true;
-        shared_line_ = wire::message_to_line(message);
-        shared_line_.append(line_end_bytes(message.line_end));
-        line_fits = shared_line_.size() <= wire::kMaxUdpDatagram;
-      }
-      if (!line_fits) continue;
-      next_slot().append(shared_line_);
+      const std::string* line = shared_text_line(message, line_fits);
+      if (!line) continue;
+      next_slot().append(*line);
       link->last_sent = when;
       commit_slot(m.id, &m.address, 1);
     } else {

@@ -61,6 +61,16 @@ void UdpTransport::schedule_flush() {
   }
 }
 
+const std::string* UdpTransport::shared_text_line(const Message& message,
+                                                  std::optional<bool>& fits) {
+  if (!fits) {
+    shared_line_ = wire::message_to_line(message);
+    shared_line_.append(line_end_bytes(message.line_end));
+    fits = shared_line_.size() <= wire::kMaxUdpDatagram;
+  }
+  return *fits ? &shared_line_ : nullptr;
+}
+
 void UdpTransport::queue_frame(PeerId peer, Link& link, const net::SocketAddress* to,
                                wire::FrameType type, std::string_view payload, bool is_message,
                                bool sequenced, uint32_t seq, uint64_t timestamp) {
@@ -214,8 +224,7 @@ size_t UdpTransport::broadcast(const Message& message, PeerId except) {
   shared_frame_.clear();
   wire::encode_frame(f, shared_frame_);
   const auto body = bytes_of(shared_frame_).subspan(wire::kHeaderSize);
-  bool line_ready = false;
-  bool line_fits = true;
+  std::optional<bool> line_fits;  // the text members' line is made on first need
 
   const auto now = to_time_point(f.timestamp_ns);
   const auto members = members_.members();
@@ -227,14 +236,9 @@ size_t UdpTransport::broadcast(const Message& message, PeerId except) {
     Link* link = find_link(m.id);
     if (!link) continue;
     if (m.text) {
-      if (!line_ready) {
-        line_ready = true;
-        shared_line_ = wire::message_to_line(message);
-        shared_line_.append(line_end_bytes(message.line_end));
-        line_fits = shared_line_.size() <= wire::kMaxUdpDatagram;
-      }
-      if (!line_fits) continue;
-      out_.push_back(udp::OutboundDatagram{{}, bytes_of(shared_line_), &m.address});
+      const std::string* line = shared_text_line(message, line_fits);
+      if (!line) continue;
+      out_.push_back(udp::OutboundDatagram{{}, bytes_of(*line), &m.address});
     } else {
       // One encoding for everyone; only the per-link sequence number differs.
       auto& head = heads_[out_.size()];
