@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 profile=quick
 [ "${1:-}" = "--full" ] && profile=full
 scripts/setup.sh
-scripts/build.sh
+scripts/build.sh chat  # the program only: the tests are built by scripts/test.sh
 scripts/chat_demo.sh build/chat
 build/chat bench all --profile "$profile" -o reports/latest
 echo "report: reports/latest/report.md"

@@ -25,6 +25,7 @@ class Role {
         [this](const PeerInfo& p) { on_peer_up(p); },
         [this](PeerId p, Message&& m) { on_message(p, std::move(m)); },
         [this](PeerId p, DownReason r, const std::string& why) { on_peer_down(p, r, why); },
+        {},  // roles answer without waiting for the wire to drain
     };
   }
 };

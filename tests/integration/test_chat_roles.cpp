@@ -175,7 +175,9 @@ TEST_P(ChatOver, PlainTextPeerSharesTheHubWithFramedClients) {
   RawPeer raw = transport() == "tcp" ? RawPeer::tcp(s.port) : RawPeer::udp(s.port);
   ASSERT_TRUE(raw.valid());
   // On UDP the hub first checks the address is real: it sends a code, which nc's user types.
-  if (transport() == "udp") ASSERT_TRUE(join_as_text(raw));
+  if (transport() == "udp") {
+    ASSERT_TRUE(join_as_text(raw));
+  }
   // The course's Python client sends each message with no newline.
   raw.send("hello from nc\n");
   auto heard = alice->wait_for_line("hello from nc");
