@@ -24,6 +24,7 @@
 
 #include "src/net/fd.h"
 #include "tests/support/child_process.h"
+#include "tests/support/raw_peer.h"
 
 namespace chat::testing {
 namespace {
@@ -44,25 +45,12 @@ size_t env_size(const char* name, size_t fallback) {
 constexpr size_t kLineBytes = 2330;
 constexpr const char* kMarker = "burst ";
 
-net::Fd connect_to(uint16_t port, int receive_buffer = 0) {
-  net::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return fd;
-  // Set before connect so the window is announced for it: a small one fills at once.
-  if (receive_buffer > 0)
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) fd.reset();
-  return fd;
-}
-
 // A plain-text member. It joins by asking /who (answered to it alone, so nobody else's count
 // moves), and a thread reads for it when asked to, counting burst lines.
 class Member {
  public:
-  explicit Member(uint16_t port, int receive_buffer = 0) : fd_(connect_to(port, receive_buffer)) {
+  explicit Member(uint16_t port, int receive_buffer = 0)
+      : fd_(connect_loopback(port, SOCK_STREAM, receive_buffer)) {
     if (fd_.valid()) send_all("/who\n", Clock::now() + std::chrono::seconds(5));
   }
   ~Member() { stop(); }

@@ -13,8 +13,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-net::Fd connect_to(uint16_t port, int type) {
+int left_ms(Clock::time_point deadline) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return ms > 0 ? static_cast<int>(ms) : 0;
+}
+
+}  // namespace
+
+net::Fd connect_loopback(uint16_t port, int type, int receive_buffer) {
   net::Fd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fd;
+  // Set before connect so a TCP window is announced for it: a small one fills at once.
+  if (receive_buffer > 0)
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -23,18 +34,11 @@ net::Fd connect_to(uint16_t port, int type) {
   return fd;
 }
 
-int left_ms(Clock::time_point deadline) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return ms > 0 ? static_cast<int>(ms) : 0;
-}
-
-}  // namespace
-
 RawPeer RawPeer::tcp(uint16_t port) {
-  return RawPeer(connect_to(port, SOCK_STREAM), false);
+  return RawPeer(connect_loopback(port, SOCK_STREAM), false);
 }
 RawPeer RawPeer::udp(uint16_t port) {
-  return RawPeer(connect_to(port, SOCK_DGRAM), true);
+  return RawPeer(connect_loopback(port, SOCK_DGRAM), true);
 }
 
 bool RawPeer::send(std::string_view bytes) {

@@ -10,6 +10,10 @@
 
 namespace chat::testing {
 
+// A socket of `type` connected to 127.0.0.1:`port` (invalid on failure), with SO_RCVBUF set first
+// when `receive_buffer` is positive.
+net::Fd connect_loopback(uint16_t port, int type, int receive_buffer = 0);
+
 class RawPeer {
  public:
   // Connects (TCP) or connects a datagram socket (UDP) to 127.0.0.1:port.
