@@ -71,8 +71,16 @@ void ReadyHub::admit_silent() {
       ++it;
       continue;
     }
-    if (conns_.count(it->first)) core_.admit_silent(it->first);
+    const int fd = it->first;
     it = silent_.erase(it);
+    if (conns_.count(fd) == 0) continue;
+    // A loop turn slowed by hundreds of joins can pass the deadline before it reads a JOIN that
+    // arrived in time: only a socket with nothing waiting is silent.
+    char first = 0;
+    if (::recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+      read_from(fd);
+    else
+      core_.admit_silent(fd);
   }
 }
 
