@@ -226,14 +226,21 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
     // scheduler happened to put them.
     ro.placement = separate_cores();
     std::vector<RunRecord> ours_rounds, anchor_rounds;
+    // The order alternates (ours first, then theirs first, ...): on a VM whichever runs second
+    // in a pair can find the host warmed up or drained, and that must not count for either tool.
     for (int round = 0; round < std::max(1, o.rtt_rounds); ++round) {
-      auto ours = run_rtt(ro, progress);
-      if (!ours) return ours.error();
-      add(*ours);
-      ours_rounds.push_back(ours->front());
-      progress.show(fmt::format("compare: sockperf {} (round {}) ...", transport, round + 1));
-      anchor_rounds.push_back(sockperf_rtt(scratch, transport, 64, o.duration_s, ro.placement));
-      runs.push_back(anchor_rounds.back());
+      for (int turn = 0; turn < 2; ++turn) {
+        if ((turn == 0) == (round % 2 == 0)) {
+          auto ours = run_rtt(ro, progress);
+          if (!ours) return ours.error();
+          add(*ours);
+          ours_rounds.push_back(ours->front());
+        } else {
+          progress.show(fmt::format("compare: sockperf {} (round {}) ...", transport, round + 1));
+          anchor_rounds.push_back(sockperf_rtt(scratch, transport, 64, o.duration_s, ro.placement));
+          runs.push_back(anchor_rounds.back());
+        }
+      }
     }
     const RunRecord ours = median_of(ours_rounds, {"p50_us", "p99_us"});
     const RunRecord anchor = median_of(anchor_rounds, {"p50_us", "p99_us"});
