@@ -332,13 +332,14 @@ TEST(Link, BenchOverAnEmulatedLinkSeesItsDelayAndRecordsThePath) {
   const std::string json((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(json.find("\"kind\": \"emulated\""), std::string::npos);
   EXPECT_NE(json.find("\"impair_up\": \"delay=5ms\""), std::string::npos);
-  // Round trips cross the 5 ms link twice.
+  // Round trips cross the 5 ms link twice. The upper bound only rules out the delay applied twice
+  // per crossing (20 ms): a loaded machine adds milliseconds of its own to the 10.
   std::smatch m;
   std::string rest = json;
   int seen = 0;
   while (std::regex_search(rest, m, std::regex(R"("p50_us": ([\d.]+))"))) {
     EXPECT_GT(std::stod(m[1].str()), 10000.0);
-    EXPECT_LT(std::stod(m[1].str()), 15000.0);
+    EXPECT_LT(std::stod(m[1].str()), 19000.0);
     rest = m.suffix();
     ++seen;
   }
