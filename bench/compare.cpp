@@ -209,6 +209,19 @@ RunRecord median_of(const std::vector<RunRecord>& rounds, const std::vector<std:
 
 }  // namespace
 
+double rounds_max_over_min(const std::vector<RunRecord>& rounds, const std::string& key) {
+  double lo = 0, hi = 0;
+  int n = 0;
+  for (const auto& r : rounds) {
+    const double v = r.metrics.value(key, 0.0);
+    if (v <= 0) continue;
+    lo = n == 0 ? v : std::min(lo, v);
+    hi = n == 0 ? v : std::max(hi, v);
+    ++n;
+  }
+  return n >= 2 ? hi / lo : 0.0;
+}
+
 Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& progress) {
   std::vector<RunRecord> runs, ratios;
   ScratchDir scratch;
@@ -261,10 +274,20 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
     if (their_spin.note.empty())
       their_spin.note = "sockperf --nonblocked: its client spins too; no ratio, context";
     runs.push_back(their_spin);
-    for (auto it = ratios.end() - 2; it != ratios.end(); ++it)
-      if (it->note.empty() && ours_rounds.size() > 1)
-        it->note = fmt::format("medians of {} alternating rounds each; both tools {}",
-                               ours_rounds.size(), ro.placement.describe());
+    for (auto it = ratios.end() - 2; it != ratios.end(); ++it) {
+      if (!it->note.empty() || ours_rounds.size() < 2) continue;
+      // How far the anchor's own rounds sit apart is the resolution of this ratio: a difference
+      // between the tools smaller than that is the machine, not the programs.
+      const std::string key = it->params.value("metric", "");
+      const double spread = rounds_max_over_min(anchor_rounds, key);
+      if (spread > 0) it->metrics["anchor_rounds_max_over_min"] = spread;
+      it->note = fmt::format("medians of {} alternating rounds each; both tools {}{}",
+                             ours_rounds.size(), ro.placement.describe(),
+                             spread > 0 ? fmt::format("; sockperf's own rounds differ by up to "
+                                                      "{:.0f} %",
+                                                      (spread - 1) * 100)
+                                        : "");
+    }
   }
 
   {

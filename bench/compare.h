@@ -26,6 +26,10 @@ struct CompareOptions {
 // included, is fine).
 bool loss_target_met(double our_loss_pct, double their_loss_pct);
 
+// The largest of `rounds`' values of `key` over the smallest (rounds without it skipped); 0 when
+// fewer than two have it. Compare states it for the anchor's own rounds: the ratio's resolution.
+double rounds_max_over_min(const std::vector<RunRecord>& rounds, const std::string& key);
+
 Result<std::vector<RunRecord>> run_compare(const CompareOptions& options, Progress& progress);
 
 }  // namespace chat::bench
