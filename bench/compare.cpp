@@ -242,8 +242,9 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
     // The order alternates (ours first, then theirs first, ...): on a VM whichever runs second
     // in a pair can find the host warmed up or drained, and that must not count for either tool.
     for (int round = 0; round < std::max(1, o.rtt_rounds); ++round) {
-      for (int turn = 0; turn < 2; ++turn) {
-        if ((turn == 0) == (round % 2 == 0)) {
+      const bool ours_first = round % 2 == 0;
+      for (const bool ours_turn : {ours_first, !ours_first}) {
+        if (ours_turn) {
           auto ours = run_rtt(ro, progress);
           if (!ours) return ours.error();
           add(*ours);

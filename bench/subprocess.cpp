@@ -18,6 +18,8 @@
 
 #include <fmt/format.h>
 
+#include "src/net/fd.h"
+
 namespace chat::bench {
 namespace {
 
@@ -114,20 +116,19 @@ std::optional<int> Subprocess::wait(std::chrono::milliseconds timeout) {
   // Sleep until the child exits (a pidfd becomes readable) rather than wake every few ms to ask:
   // a parent that keeps waking keeps a CPU of a small VM out of its idle state, and that makes
   // whatever is being timed meanwhile (sockperf, iperf3) wake faster than it would alone.
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  const net::Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
   while (!status_) {
     if (!running()) break;
     const auto now = Clock::now();
     if (now >= deadline) break;
-    if (pidfd >= 0) {
+    if (pidfd.valid()) {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
-      pollfd p{pidfd, POLLIN, 0};
+      pollfd p{pidfd.get(), POLLIN, 0};
       ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60'000)));
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
-  if (pidfd >= 0) ::close(pidfd);
   return status_;
 }
 

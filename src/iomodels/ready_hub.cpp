@@ -74,10 +74,8 @@ void ReadyHub::admit_silent() {
     const int fd = it->first;
     it = silent_.erase(it);
     if (conns_.count(fd) == 0) continue;
-    // A loop turn slowed by hundreds of joins can pass the deadline before it reads a JOIN that
-    // arrived in time: only a socket with nothing waiting is silent.
-    char first = 0;
-    if (::recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+    // Only a socket with nothing waiting is silent (see net::has_bytes_waiting).
+    if (net::has_bytes_waiting(fd))
       read_from(fd);
     else
       core_.admit_silent(fd);

@@ -224,4 +224,9 @@ SocketAddress peer_address(int fd) {
   return a;
 }
 
+bool has_bytes_waiting(int fd) {
+  char first = 0;
+  return ::recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 }  // namespace chat::net

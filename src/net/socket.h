@@ -53,6 +53,11 @@ void set_nodelay(int fd);
 int set_receive_buffer(int fd, int bytes);
 int set_send_buffer(int fd, int bytes);
 
+// Whether a stream socket has bytes waiting to be read (peeked, not taken). A server that admits a
+// connection as a silent text peer after a deadline asks first: a busy loop turn can pass the
+// deadline before it reads a JOIN that arrived in time.
+bool has_bytes_waiting(int fd);
+
 std::string errno_text(int err);
 
 }  // namespace chat::net

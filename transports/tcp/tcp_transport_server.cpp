@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "src/net/socket.h"
 #include "src/util/clock.h"
 #include "src/wire/frame_codec.h"
 #include "transports/tcp/tcp_transport.h"
@@ -103,10 +104,7 @@ void TcpTransport::accept_one(net::Fd fd, const net::SocketAddress& from) {
     if (!quiet || quiet->state() != State::kSniffing) return;
     // A busy loop may run this timer before it reads bytes that arrived in time (a framed
     // client's JOIN among hundreds of others): only a socket with nothing waiting is silent.
-    char first = 0;
-    if (loop_.holds_read_ahead(quiet->fd()) ||
-        ::recv(quiet->fd(), &first, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
-      return;
+    if (loop_.holds_read_ahead(quiet->fd()) || net::has_bytes_waiting(quiet->fd())) return;
     admit_text(*quiet);
   });
 }
