@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <regex>
 #include <thread>
 
@@ -28,8 +31,31 @@ RunRecord missing(const std::string& scenario, const std::string& tool,
 // sockperf prints one-way latency (round trip / 2); we report round trips. `spin`: the client's
 // socket is non-blocking and its receive loop retries at once — sockperf's own busy-poll (this
 // sockperf has no --busy-poll flag; --nonblocked is what spins).
+}  // namespace
+
+uint64_t read_sockperf_full_log(const std::string& text, Histogram& into) {
+  uint64_t n = 0;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
+    if (line.empty() || !std::isdigit(static_cast<unsigned char>(line[0]))) continue;
+    double packet = 0, tx = 0, rx = 0;
+    if (std::sscanf(line.c_str(), "%lf, %lf, %lf", &packet, &tx, &rx) != 3 || rx < tx) continue;
+    into.record(static_cast<uint64_t>(std::llround((rx - tx) * 1e9)));
+    ++n;
+  }
+  return n;
+}
+
+namespace {
+
+// `samples`, when given, also receives every measured round trip (from sockperf's full log).
 RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size_t size,
-                       double duration_s, const Placement& placement, bool spin = false) {
+                       double duration_s, const Placement& placement, bool spin = false,
+                       Histogram* samples = nullptr) {
   if (!program_in_path("sockperf"))
     return missing("rtt", "sockperf", transport, "sockperf is not installed");
   const uint16_t port = free_loopback_port(transport == "udp");
@@ -48,6 +74,8 @@ RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size
   if (spin) client.push_back("--nonblocked");
   // Logs named per run (the port is new each time): a round must never read the last one's output.
   const auto slog = dir / fmt::format("sockperf-server-{}-{}.log", transport, port);
+  const auto full_log = dir / fmt::format("sockperf-samples-{}-{}.csv", transport, port);
+  if (samples) client.insert(client.end(), {"--full-log", full_log.string()});
   RunRecord r;
   r.scenario = "rtt";
   r.tool = "sockperf";
@@ -97,6 +125,8 @@ RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size
                    {"max_us", rt(R"(<MAX> observation =\s+([0-9.]+))")},
                    {"mean_us", rt(R"(avg-latency=([0-9.]+))")},
                    {"samples", grab(R"(ReceivedMessages=([0-9]+))").value_or(0)}};
+  if (samples && read_sockperf_full_log(read_file(full_log), *samples) == 0)
+    r.note = "sockperf wrote no per-message log";
   return r;
 }
 
@@ -189,37 +219,26 @@ RunRecord ratio(const std::string& what, const std::string& transport, const Run
   return r;
 }
 
-// A record whose `keys` are the medians over `rounds` (rounds without the key are skipped), so a
-// ratio compares typical rounds rather than whichever single round noise hit.
-RunRecord median_of(const std::vector<RunRecord>& rounds, const std::vector<std::string>& keys) {
+// One record for all of a tool's rounds: every round trip of every round in one histogram, so a
+// round that noise hit weighs by its share of the samples instead of deciding a median.
+RunRecord pooled(const std::vector<RunRecord>& rounds, const std::vector<Histogram>& samples) {
+  Histogram all;
+  for (const auto& h : samples) all.merge(h);
   RunRecord out = rounds.front();
-  for (const auto& key : keys) {
-    std::vector<double> values;
-    for (const auto& r : rounds)
-      if (r.metrics.contains(key) && r.metrics[key].is_number())
-        values.push_back(r.metrics[key].get<double>());
-    if (values.empty()) continue;
-    std::sort(values.begin(), values.end());
-    const size_t n = values.size();
-    out.metrics[key] = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-  }
-  if (rounds.size() > 1) out.note = fmt::format("median of {} rounds", rounds.size());
+  if (all.count() == 0) return out;
+  out.metrics = latency_json(all);
+  out.note.clear();
   return out;
 }
 
 }  // namespace
 
-double rounds_max_over_min(const std::vector<RunRecord>& rounds, const std::string& key) {
-  double lo = 0, hi = 0;
-  int n = 0;
-  for (const auto& r : rounds) {
-    const double v = r.metrics.value(key, 0.0);
-    if (v <= 0) continue;
-    lo = n == 0 ? v : std::min(lo, v);
-    hi = n == 0 ? v : std::max(hi, v);
-    ++n;
-  }
-  return n >= 2 ? hi / lo : 0.0;
+double halves_ratio(const std::vector<Histogram>& rounds, double percentile) {
+  Histogram even, odd;
+  for (size_t i = 0; i < rounds.size(); ++i) (i % 2 ? odd : even).merge(rounds[i]);
+  if (even.count() == 0 || odd.count() == 0) return 0.0;
+  return static_cast<double>(even.percentile(percentile)) /
+         static_cast<double>(odd.percentile(percentile));
 }
 
 Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& progress) {
@@ -239,29 +258,46 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
     // scheduler happened to put them.
     ro.placement = separate_cores();
     std::vector<RunRecord> ours_rounds, anchor_rounds;
+    std::vector<Histogram> ours_samples, anchor_samples;  // a round's round trips, per round
     // The order alternates (ours first, then theirs first, ...): on a VM whichever runs second
     // in a pair can find the host warmed up or drained, and that must not count for either tool.
     for (int round = 0; round < std::max(1, o.rtt_rounds); ++round) {
       const bool ours_first = round % 2 == 0;
       for (const bool ours_turn : {ours_first, !ours_first}) {
         if (ours_turn) {
-          auto ours = run_rtt(ro, progress);
+          auto ours = run_rtt(ro, progress, &ours_samples);
           if (!ours) return ours.error();
           add(*ours);
           ours_rounds.push_back(ours->front());
         } else {
           progress.show(fmt::format("compare: sockperf {} (round {}) ...", transport, round + 1));
-          anchor_rounds.push_back(sockperf_rtt(scratch, transport, 64, o.duration_s, ro.placement));
+          anchor_samples.emplace_back();
+          anchor_rounds.push_back(sockperf_rtt(scratch, transport, 64, o.duration_s, ro.placement,
+                                               false, &anchor_samples.back()));
           runs.push_back(anchor_rounds.back());
         }
       }
     }
-    const RunRecord ours = median_of(ours_rounds, {"p50_us", "p99_us"});
-    const RunRecord anchor = median_of(anchor_rounds, {"p50_us", "p99_us"});
-    ratios.push_back(
-        ratio("rtt p50 at 64 B (lower is better)", transport, ours, anchor, "p50_us", 1.05, true));
-    ratios.push_back(
-        ratio("rtt p99 at 64 B (lower is better)", transport, ours, anchor, "p99_us", 1.05, true));
+    const RunRecord ours = pooled(ours_rounds, ours_samples);
+    const RunRecord anchor = pooled(anchor_rounds, anchor_samples);
+    for (const int percentile : {50, 99}) {
+      RunRecord q = ratio(fmt::format("rtt p{} at 64 B (lower is better)", percentile), transport,
+                          ours, anchor, fmt::format("p{}_us", percentile), 1.05, true);
+      if (q.note.empty()) {
+        // sockperf's own rounds, split into two halves (alternate rounds) and compared the same
+        // way, give the ratio's resolution: a difference between the tools smaller than the one
+        // between sockperf and itself is the machine, not the programs.
+        const double halves = halves_ratio(anchor_samples, percentile);
+        if (halves > 0) q.metrics["anchor_halves_ratio"] = halves;
+        q.note = fmt::format(
+            "every round trip of {} alternating rounds per tool, pooled; both tools {}{}",
+            ours_rounds.size(), ro.placement.describe(),
+            halves > 0
+                ? fmt::format("; sockperf against itself (its alternate rounds): {:.3f}", halves)
+                : "");
+      }
+      ratios.push_back(std::move(q));
+    }
     // For the record, not for a ratio: the same client spinning instead of sleeping, which takes
     // the wake-up (most of a loopback round trip on a VM) out of the picture.
     RttOptions spin = ro;
@@ -275,20 +311,6 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
     if (their_spin.note.empty())
       their_spin.note = "sockperf --nonblocked: its client spins too; no ratio, context";
     runs.push_back(their_spin);
-    for (auto it = ratios.end() - 2; it != ratios.end(); ++it) {
-      if (!it->note.empty() || ours_rounds.size() < 2) continue;
-      // How far the anchor's own rounds sit apart is the resolution of this ratio: a difference
-      // between the tools smaller than that is the machine, not the programs.
-      const std::string key = it->params.value("metric", "");
-      const double spread = rounds_max_over_min(anchor_rounds, key);
-      if (spread > 0) it->metrics["anchor_rounds_max_over_min"] = spread;
-      it->note = fmt::format("medians of {} alternating rounds each; both tools {}{}",
-                             ours_rounds.size(), ro.placement.describe(),
-                             spread > 0 ? fmt::format("; sockperf's own rounds differ by up to "
-                                                      "{:.0f} %",
-                                                      (spread - 1) * 100)
-                                        : "");
-    }
   }
 
   {

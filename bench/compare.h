@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench/common.h"
+#include "bench/histogram.h"
 #include "bench/results.h"
 
 namespace chat::bench {
@@ -26,9 +27,14 @@ struct CompareOptions {
 // included, is fine).
 bool loss_target_met(double our_loss_pct, double their_loss_pct);
 
-// The largest of `rounds`' values of `key` over the smallest (rounds without it skipped); 0 when
-// fewer than two have it. Compare states it for the anchor's own rounds: the ratio's resolution.
-double rounds_max_over_min(const std::vector<RunRecord>& rounds, const std::string& key);
+// sockperf's --full-log: after its summary, one "packet, txTime(sec), rxTime(sec), latency" row
+// per measured message. Each row's round trip (rx - tx) goes into `into`; returns the rows read.
+uint64_t read_sockperf_full_log(const std::string& text, Histogram& into);
+
+// The resolution of an rtt ratio, from the anchor's rounds alone: `percentile` of its even-
+// numbered rounds pooled over that of its odd-numbered ones (1.0: the halves agree); 0 when either
+// half has no samples.
+double halves_ratio(const std::vector<Histogram>& rounds, double percentile);
 
 Result<std::vector<RunRecord>> run_compare(const CompareOptions& options, Progress& progress);
 

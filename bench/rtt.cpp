@@ -127,7 +127,8 @@ PointResult measure_point(const RttOptions& o, const std::string& transport, con
 
 }  // namespace
 
-Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) {
+Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress,
+                                       std::vector<Histogram>* histograms) {
   std::vector<RunRecord> runs;
   ScratchDir scratch;
   for (const auto& transport : o.transports) {
@@ -164,6 +165,7 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
         r.note = fmt::format("size above the {} message limit", transport);
         r.metrics = Json{{"skipped", true}};
         runs.push_back(std::move(r));
+        if (histograms) histograms->emplace_back();
         continue;
       }
       progress.show(fmt::format("rtt {} {} B ...", transport, size));
@@ -179,6 +181,7 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress) 
       r.note = point.error;
       probe.stamp(r);
       runs.push_back(std::move(r));
+      if (histograms) histograms->push_back(std::move(point.histogram));
     }
     if (echo.process.pid() > 0) echo.process.stop();
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench/common.h"
+#include "bench/histogram.h"
 #include "bench/path.h"
 #include "bench/placement.h"
 #include "bench/results.h"
@@ -32,6 +33,9 @@ struct RttOptions {
   std::shared_ptr<BenchPath> path;  // null: loopback
 };
 
-Result<std::vector<RunRecord>> run_rtt(const RttOptions& options, Progress& progress);
+// `histograms`, when given, receives each point's round trips as well (in the records' order),
+// so a caller can pool samples over several runs instead of averaging their percentiles.
+Result<std::vector<RunRecord>> run_rtt(const RttOptions& options, Progress& progress,
+                                       std::vector<Histogram>* histograms = nullptr);
 
 }  // namespace chat::bench

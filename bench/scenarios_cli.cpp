@@ -139,7 +139,7 @@ void register_compare(CLI::App* bench, int& exit_code) {
   app->add_option("-d,--duration", o->duration_s, "seconds per rtt and stream measurement")
       ->capture_default_str();
   app->add_option("--rtt-rounds", o->rtt_rounds,
-                  "alternating rtt rounds per tool (medians compared)")
+                  "alternating rtt rounds per tool (all their round trips pooled)")
       ->capture_default_str();
   app->add_option("--fanout-clients", o->fanout_clients, "text clients in each hub")
       ->capture_default_str();

@@ -14,16 +14,42 @@ TEST(CompareVerdict, LosingNoMoreThanTheAnchorMeetsTheLossTarget) {
   EXPECT_FALSE(loss_target_met(2.0, 1.0));
 }
 
-TEST(CompareVerdict, TheAnchorsOwnSpreadIsItsLargestRoundOverItsSmallest) {
-  auto round = [](double p50) {
-    RunRecord r;
-    r.metrics = Json{{"p50_us", p50}};
-    return r;
+TEST(CompareVerdict, TheAnchorsResolutionIsItsAlternateRoundsPooledAgainstEachOther) {
+  auto round = [](std::initializer_list<uint64_t> ns) {
+    Histogram h;
+    for (uint64_t v : ns) h.record(v);
+    return h;
   };
-  EXPECT_DOUBLE_EQ(rounds_max_over_min({round(50), round(60), round(55)}, "p50_us"), 1.2);
-  EXPECT_DOUBLE_EQ(rounds_max_over_min({round(50), RunRecord{}}, "p50_us"), 0.0)
-      << "one round that has the metric is no spread";
-  EXPECT_DOUBLE_EQ(rounds_max_over_min({round(50), round(50)}, "p99_us"), 0.0);
+  // Even rounds (0, 2) hold 40 and 44 µs trips, odd rounds (1, 3) 50 and 56: pooled, the halves'
+  // medians are 40 and 50 µs whatever the per-round medians would say.
+  const std::vector<Histogram> rounds = {round({40'000, 40'000, 44'000}), round({50'000, 56'000}),
+                                         round({40'000}), round({50'000, 50'000})};
+  EXPECT_NEAR(halves_ratio(rounds, 50), 40.0 / 50.0,
+              40.0 / 50.0 * 2 * Histogram::kMaxRelativeError);
+  EXPECT_NEAR(halves_ratio(rounds, 99), 44.0 / 56.0,
+              44.0 / 56.0 * 2 * Histogram::kMaxRelativeError);
+  EXPECT_DOUBLE_EQ(halves_ratio({round({40'000})}, 50), 0.0) << "one round has no other half";
+  EXPECT_DOUBLE_EQ(halves_ratio({round({40'000}), Histogram{}}, 50), 0.0);
+}
+
+TEST(CompareVerdict, SockperfsFullLogGivesOneRoundTripPerRow) {
+  // The shape sockperf 3.7 writes: its summary, a header, rows, a closing rule.
+  const std::string log =
+      "sockperf: ---> percentile 50.000 =   39.293\n"
+      "------------------------------\n"
+      "packet, txTime(sec), rxTime(sec), latency(usec)\n"
+      "0, 2.414882243, 2.414964175, 40.966\n"
+      "1, 2.414964326, 2.415045516, 40.595\n"
+      "2, 2.415045567, 2.415045000, 0.1\n"  // received before sent: not a round trip
+      "3, garbage\n"
+      "------------------------------\n";
+  Histogram h;
+  EXPECT_EQ(read_sockperf_full_log(log, h), 2u);
+  ASSERT_EQ(h.count(), 2u);
+  EXPECT_NEAR(static_cast<double>(h.max()), 81'932, 1);  // 2.414964175 - 2.414882243 s
+  EXPECT_NEAR(static_cast<double>(h.min()), 81'190, 1);
+  Histogram none;
+  EXPECT_EQ(read_sockperf_full_log("no rows at all\n", none), 0u);
 }
 
 }  // namespace
