@@ -75,10 +75,6 @@ bool alive(const State& s) {
   return running(s.pid) && process_start_time(s.pid) == s.start_time;
 }
 
-Error sys_error(const std::string& what) {
-  return make_error(fmt::format("{}: {}", what, std::strerror(errno)));
-}
-
 }  // namespace
 
 std::string process_start_time(pid_t pid) {
@@ -121,9 +117,9 @@ Result<Link> Link::start(const LinkOptions& o) {
   fs::create_directories(dir, ec);
   if (ec) return make_error(fmt::format("cannot make {}: {}", dir.string(), ec.message()));
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return sys_error("pipe");
+  if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe");
   const pid_t child = ::fork();
-  if (child < 0) return sys_error("fork");
+  if (child < 0) return errno_error("fork");
   if (child == 0) {
     ::close(fds[0]);
     if (o.detach) {
@@ -211,10 +207,10 @@ Result<std::string> Link::request(const std::string& text) const {
   const auto path = (dir_ / "control").string();
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return sys_error("cannot reach the link's forwarder");
+    return errno_error("cannot reach the link's forwarder");
   timeval tv{5, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::send(fd.get(), text.data(), text.size(), MSG_NOSIGNAL) < 0) return sys_error("send");
+  if (::send(fd.get(), text.data(), text.size(), MSG_NOSIGNAL) < 0) return errno_error("send");
   std::string reply(1 << 16, '\0');
   const ssize_t n = ::recv(fd.get(), reply.data(), reply.size(), 0);
   if (n <= 0) return make_error("the link's forwarder did not answer");
@@ -265,7 +261,7 @@ Result<void> Link::enter(Side side) const {
   }
   const int which = side == Side::kClient ? client_fd_ : server_fd_;
   net::Fd ns(::open(fmt::format("/proc/{}/fd/{}", pid_, which).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns.valid()) return sys_error("cannot open the link's namespace");
+  if (!ns.valid()) return errno_error("cannot open the link's namespace");
   return enter_namespace(ns.get(), CLONE_NEWNET,
                          side == Side::kClient ? "the client side" : "the server side");
 }
@@ -284,7 +280,7 @@ Result<void> exec_in_link(const std::string& name, Side side,
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   ::execvp(args[0], args.data());
-  return sys_error("cannot run " + argv[0]);
+  return errno_error("cannot run " + argv[0]);
 }
 
 }  // namespace chat::link

@@ -23,10 +23,6 @@ namespace chat::link {
 namespace fs = std::filesystem;
 namespace {
 
-Error sys_error(const std::string& what) {
-  return make_error(fmt::format("{}: {}", what, std::strerror(errno)));
-}
-
 Result<net::Fd> listen_control(const fs::path& path) {
   net::Fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};
@@ -36,7 +32,7 @@ Result<net::Fd> listen_control(const fs::path& path) {
   ::unlink(path.c_str());
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(fd.get(), 16) != 0)
-    return sys_error("control socket " + path.string());
+    return errno_error("control socket " + path.string());
   return fd;
 }
 

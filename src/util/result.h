@@ -2,6 +2,8 @@
 // Errors cross the event loop as values, never as exceptions: a callback that threw would unwind
 // through the loop and every other peer it serves.
 // C++20 has no std::expected, so this is the smallest stand-in the project needs.
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <variant>
@@ -50,6 +52,11 @@ class [[nodiscard]] Result<void> {
 
 inline Error make_error(std::string message) {
   return Error{std::move(message)};
+}
+
+// "what: <the text of errno>", for the system call that just failed.
+inline Error errno_error(const std::string& what) {
+  return Error{what + ": " + std::strerror(errno)};
 }
 
 }  // namespace chat

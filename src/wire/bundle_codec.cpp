@@ -4,15 +4,13 @@
 
 #include <cstring>
 
+#include "src/wire/big_endian.h"
+
 namespace chat::wire {
 namespace {
 
 constexpr size_t kTypeOffset = 3;
 constexpr size_t kCountOffset = 8;  // the sequence field: see bundle_codec.h
-
-uint32_t get_u32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 DecodeResult reject(std::vector<std::span<const uint8_t>>& frames, DecodeStatus status,
                     std::string reason) {

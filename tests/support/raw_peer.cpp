@@ -9,16 +9,12 @@
 #include <cerrno>
 
 namespace chat::testing {
-namespace {
-
 using Clock = std::chrono::steady_clock;
 
 int left_ms(Clock::time_point deadline) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return ms > 0 ? static_cast<int>(ms) : 0;
 }
-
-}  // namespace
 
 net::Fd connect_loopback(uint16_t port, int type, int receive_buffer) {
   net::Fd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));

@@ -10,6 +10,9 @@
 
 namespace chat::testing {
 
+// Milliseconds from now until `deadline`, 0 once it has passed: a bounded poll() timeout.
+int left_ms(std::chrono::steady_clock::time_point deadline);
+
 // A socket of `type` connected to 127.0.0.1:`port` (invalid on failure), with SO_RCVBUF set first
 // when `receive_buffer` is positive.
 net::Fd connect_loopback(uint16_t port, int type, int receive_buffer = 0);

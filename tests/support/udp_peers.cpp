@@ -22,17 +22,13 @@
 #include "src/util/clock.h"
 #include "src/wire/bundle_codec.h"
 #include "src/wire/frame_codec.h"
+#include "tests/support/raw_peer.h"
 
 namespace chat::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using wire::FrameType;
-
-int left_ms(Clock::time_point deadline) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return ms > 0 ? static_cast<int>(ms) : 0;
-}
 
 std::string frame_bytes(FrameType type, uint32_t seq, uint64_t token, std::string_view payload) {
   wire::Frame f;
