@@ -28,9 +28,6 @@ RunRecord missing(const std::string& scenario, const std::string& tool,
   return r;
 }
 
-// sockperf prints one-way latency (round trip / 2); we report round trips. `spin`: the client's
-// socket is non-blocking and its receive loop retries at once — sockperf's own busy-poll (this
-// sockperf has no --busy-poll flag; --nonblocked is what spins).
 }  // namespace
 
 uint64_t read_sockperf_full_log(const std::string& text, Histogram& into) {
@@ -52,6 +49,9 @@ uint64_t read_sockperf_full_log(const std::string& text, Histogram& into) {
 
 namespace {
 
+// sockperf prints one-way latency (round trip / 2); we report round trips. `spin`: the client's
+// socket is non-blocking and its receive loop retries at once — sockperf's own busy-poll (this
+// sockperf has no --busy-poll flag; --nonblocked is what spins).
 // `samples`, when given, also receives every measured round trip (from sockperf's full log).
 RunRecord sockperf_rtt(const ScratchDir& dir, const std::string& transport, size_t size,
                        double duration_s, const Placement& placement, bool spin = false,
