@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -59,7 +58,7 @@ Result<Subprocess> Subprocess::spawn(std::vector<std::string> argv,
     ::close(out);
     ::close(err);
     ::close(in);
-    return make_error(fmt::format("fork: {}", std::strerror(errno)));
+    return errno_error("fork");
   }
   if (pid == 0) {
     ::dup2(in, 0);

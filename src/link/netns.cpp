@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -36,8 +35,7 @@ bool have_net_admin() {
 Result<void> become_root_in_user_namespace() {
   const uid_t uid = ::geteuid();
   const gid_t gid = ::getegid();
-  if (::unshare(CLONE_NEWUSER) != 0)
-    return make_error(fmt::format("cannot make a user namespace: {}", std::strerror(errno)));
+  if (::unshare(CLONE_NEWUSER) != 0) return errno_error("cannot make a user namespace");
   // An unprivileged process may map only its own ids, and only after giving up setgroups.
   if (!write_file("/proc/self/setgroups", "deny") ||
       !write_file("/proc/self/uid_map", fmt::format("0 {} 1\n", uid)) ||
@@ -47,17 +45,14 @@ Result<void> become_root_in_user_namespace() {
 }
 
 Result<net::Fd> unshare_netns() {
-  if (::unshare(CLONE_NEWNET) != 0)
-    return make_error(fmt::format("cannot make a network namespace: {}", std::strerror(errno)));
+  if (::unshare(CLONE_NEWNET) != 0) return errno_error("cannot make a network namespace");
   net::Fd fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!fd.valid())
-    return make_error(fmt::format("cannot open the new namespace: {}", std::strerror(errno)));
+  if (!fd.valid()) return errno_error("cannot open the new namespace");
   return fd;
 }
 
 Result<void> enter_namespace(int fd, int nstype, const std::string& what) {
-  if (::setns(fd, nstype) != 0)
-    return make_error(fmt::format("cannot enter {}: {}", what, std::strerror(errno)));
+  if (::setns(fd, nstype) != 0) return errno_error("cannot enter " + what);
   return {};
 }
 
