@@ -77,9 +77,21 @@ TEST(Diagnostics, ATcpClientAtSomethingElseSaysOnceThatItDoesNotSpeakChat) {
 }
 
 TEST(Diagnostics, AUdpClientAtATcpOnlyPortIsAskedAboutTheTransport) {
-  auto s = start_server(kChat, {"--mode", "hub", "--transport", "tcp"});
+  // The UDP port with the TCP server's number must be closed, or a UDP socket of a test running
+  // beside this one answers instead of the kernel's port unreachable. So the number comes from a
+  // UDP bind, held until the TCP server listens on it.
+  std::unique_ptr<ChildProcess> s;
+  uint16_t port = 0;
+  for (int attempt = 0; attempt < 5 && !s; ++attempt) {
+    auto udp = net::bind_udp("0.0.0.0", 0);
+    ASSERT_TRUE(udp.ok());
+    port = net::local_address(udp->get()).port();
+    s = std::make_unique<ChildProcess>(std::vector<std::string>{
+        kChat, "server", "--mode", "hub", "--transport", "tcp", "--port", std::to_string(port)});
+    if (!s->wait_for_err_line("listening on", 5000ms)) s.reset();  // that TCP port was taken
+  }
   ASSERT_TRUE(s);
-  auto c = client("udp", s->port, "alice");
+  auto c = client("udp", port, "alice");
   c->close_stdin();
   EXPECT_EQ(c->wait_exit(5000ms), 1);
   auto err = c->wait_for_err_line("port unreachable", 1000ms);
