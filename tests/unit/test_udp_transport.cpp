@@ -1,8 +1,10 @@
 // UdpTransport in-process: a server and clients (and raw UDP sockets playing nc -u or a
 // misbehaving peer) on one EventLoop over 127.0.0.1 with ephemeral ports. Every wait is bounded.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -559,6 +561,38 @@ TEST_F(UdpTransportTest, ClientNoticesASilentServer) {
     if (f.type == FrameType::kHeartbeat) {
       EXPECT_EQ(f.sender, 7u);
     }
+}
+
+TEST_F(UdpTransportTest, ClientBusyElsewhereDoesNotCallTheServerSilentWhileItsDatagramsWait) {
+  RawUdp hub(loop_);
+  TransportConfig config = client_config("x", hub.port());
+  config.expiry = 200ms;
+  config.heartbeat = 50ms;
+  Client& c = add_client(std::move(config));
+  ASSERT_TRUE(run_until(loop_, [&] { return !hub.received.empty(); }));
+  hub.send_to(hub.last_from, frame(FrameType::kWelcome, 0, {}, 7));
+  ASSERT_TRUE(run_until(loop_, [&] { return !c.rec.up.empty(); }));
+  // Another fd's handler keeps the loop busy past the expiry, and the server speaks meanwhile: the
+  // loop runs its timers before it waits again, so the client's tick comes before the read (one
+  // loop serving thousands of members does this). Datagrams waiting unread are not silence.
+  int busy[2];
+  ASSERT_EQ(::pipe2(busy, O_NONBLOCK | O_CLOEXEC), 0);
+  const net::Fd busy_read(busy[0]);
+  const net::Fd busy_write(busy[1]);
+  bool busy_done = false;
+  loop_.add(busy_read.get(), EPOLLIN, [&](uint32_t) {
+    loop_.remove(busy_read.get());
+    hub.send_to(hub.last_from, data_frame(1, "still here"));
+    const auto until = std::chrono::steady_clock::now() + 300ms;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    busy_done = true;
+  });
+  ASSERT_EQ(::write(busy_write.get(), "x", 1), 1);
+  ASSERT_TRUE(run_until(loop_, [&] { return !c.rec.messages.empty(); }));
+  EXPECT_TRUE(busy_done);
+  EXPECT_EQ(c.rec.messages[0].second.text, "still here");
+  EXPECT_TRUE(c.rec.down.empty());
 }
 
 TEST_F(UdpTransportTest, LeaveAndCloseReportOnceEach) {

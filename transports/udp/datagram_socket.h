@@ -65,6 +65,8 @@ class DatagramIo {
   virtual ReceiveOutcome receive() = 0;
   virtual SendOutcome send(std::span<const OutboundDatagram> batch) = 0;
   virtual net::SocketAddress local_address() const = 0;
+  // Whether datagrams wait that receive() has not taken yet (one system call).
+  virtual bool unread() const = 0;
 };
 
 struct DatagramSocketOptions {
@@ -98,6 +100,9 @@ class DatagramSocket final : public DatagramIo {
   ReceiveOutcome receive() override;
   SendOutcome send(std::span<const OutboundDatagram> batch) override;
   net::SocketAddress local_address() const override { return net::local_address(fd_.get()); }
+  bool unread() const override {
+    return (loop_ && loop_->holds_read_ahead(fd_.get())) || net::has_bytes_waiting(fd_.get());
+  }
 
   int fd() const { return fd_.get(); }
   int receive_buffer() const { return receive_buffer_; }
