@@ -58,11 +58,10 @@ struct FanoutPoint {
 };
 
 FanoutPoint fanout_once(const FanoutOptions& o, const std::string& transport, const HostPort& hub,
-                        size_t n, pid_t hub_pid, Progress& progress) {
+                        size_t n, size_t m, pid_t hub_pid, Progress& progress) {
   FanoutPoint out;
   if (hub_pid > 0) out.hub_rss_idle_kib = resident_kib(hub_pid);
   net::EventLoop loop;
-  const size_t m = o.messages;
   const size_t size = std::max(o.size, kTextHeader);
   std::vector<Member> members(n);
   net::SocketAddress hub_address;
@@ -326,6 +325,15 @@ void add_cost_metrics(Json& m, const FanoutPoint& p, size_t n) {
 
 }  // namespace
 
+size_t messages_per_client(const FanoutOptions& o, size_t clients) {
+  if (o.messages > 0) return o.messages;
+  constexpr uint64_t kDeliveries = 3'000'000;
+  constexpr uint64_t kMost = 1000;
+  const uint64_t senders = o.broadcast ? 1 : clients;
+  const uint64_t per_round = senders * (clients > 1 ? clients - 1 : 1);
+  return static_cast<size_t>(std::clamp<uint64_t>(kDeliveries / per_round, 1, kMost));
+}
+
 Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& progress) {
   std::vector<RunRecord> runs;
   ScratchDir scratch;
@@ -334,12 +342,13 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
       o.text ? std::vector<std::string>{text_stream_wire()} : o.transports;
   for (const auto& transport : transports) {
     for (size_t n : o.clients) {
+      const size_t m = messages_per_client(o, n);
       RunRecord r;
       r.scenario = "fanout";
       r.tool = o.tool;
       r.transport = transport;
       r.params = Json{{"clients", n},
-                      {"messages", o.messages},
+                      {"messages", m},
                       {"size", std::max(o.size, kTextHeader)},
                       {"text", o.text},
                       {"broadcast", o.broadcast},
@@ -380,7 +389,7 @@ Result<std::vector<RunRecord>> run_fanout(const FanoutOptions& o, Progress& prog
       }
       progress.show(fmt::format("fanout {} {} clients ...", transport, n));
       const PathProbe probe(o.path.get());
-      auto p = fanout_once(o, transport, hub, n, server.process.pid(), progress);
+      auto p = fanout_once(o, transport, hub, n, m, server.process.pid(), progress);
       if (server.process.pid() > 0) server.process.stop();
       r.metrics = Json{{"expected", p.expected},
                        {"seen", p.seen},

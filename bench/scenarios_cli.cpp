@@ -95,9 +95,10 @@ void register_fanout(CLI::App* bench, int& exit_code) {
   app->add_option("-c,--clients", *clients, "comma list of client counts")
       ->check(cli::count_list(1, "client count"))
       ->capture_default_str();
-  app->add_option("-m,--messages", o->messages, "messages per client")
-      ->check(cli::number_in(1, 1000000))
-      ->capture_default_str();
+  app->add_option("-m,--messages", o->messages,
+                  "messages per client (default: enough for about 3 million deliveries per "
+                  "point, 1 to 1000: 303 at 100 clients, 3 at 1000, 1 at 10000)")
+      ->check(cli::number_in(1, 1000000));
   app->add_option("-s,--size", o->size, "message size (bytes, at least 34)")
       ->check(cli::number_in(34, 1 << 20))
       ->capture_default_str();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "bench/common.h"
+#include "bench/fanout.h"
 #include "transports/udp/sequence_tracker.h"
 
 namespace chat::bench {
@@ -20,6 +21,18 @@ TEST(BenchPayload, TextPayloadRoundTripsInsideRelayedLines) {
   }
   EXPECT_FALSE(parse_text_payload("*** b3 joined (4 here)").has_value());
   EXPECT_FALSE(parse_text_payload("~Fzz").has_value());
+}
+
+TEST(BenchFanout, WithoutMessagesGivenEachPointCarriesAboutThreeMillionDeliveries) {
+  FanoutOptions o;
+  EXPECT_EQ(messages_per_client(o, 100), 303u);  // 100 x 99 x 303 = 2,999,700
+  EXPECT_EQ(messages_per_client(o, 1000), 3u);
+  EXPECT_EQ(messages_per_client(o, 10000), 1u);  // never none, though a round is 10^8
+  EXPECT_EQ(messages_per_client(o, 10), 1000u);  // capped: 90,000 deliveries
+  o.broadcast = true;                            // one sender: a round is n-1 deliveries
+  EXPECT_EQ(messages_per_client(o, 10000), 300u);
+  o.messages = 7;
+  EXPECT_EQ(messages_per_client(o, 100), 7u);
 }
 
 TEST(BenchPayload, HostPortAndLoopback) {
