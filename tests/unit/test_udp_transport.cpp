@@ -204,6 +204,17 @@ class UdpTransportTest : public ::testing::Test {
     EXPECT_EQ(c.rec.up.size(), 1u);
     return c;
   }
+  // A client with a 0.2 s expiry, joined by hand to `hub`, which welcomes it as member 7.
+  Client& join_raw_hub(RawUdp& hub) {
+    TransportConfig config = client_config("x", hub.port());
+    config.expiry = 200ms;
+    config.heartbeat = 50ms;
+    Client& c = add_client(std::move(config));
+    EXPECT_TRUE(run_until(loop_, [&] { return !hub.received.empty(); }));
+    hub.send_to(hub.last_from, frame(FrameType::kWelcome, 0, {}, 7));
+    EXPECT_TRUE(run_until(loop_, [&] { return !c.rec.up.empty(); }));
+    return c;
+  }
   PeerId server_id_of(const std::string& name) {
     for (const auto& p : server_rec_.up)
       if (p.name == name) return p.id;
@@ -545,13 +556,8 @@ TEST_F(UdpTransportTest, ClientIsRefusedByAClosedPort) {
 
 TEST_F(UdpTransportTest, ClientNoticesASilentServer) {
   RawUdp hub(loop_);
-  TransportConfig config = client_config("x", hub.port());
-  config.expiry = 200ms;
-  config.heartbeat = 50ms;
-  Client& c = add_client(std::move(config));
-  ASSERT_TRUE(run_until(loop_, [&] { return !hub.received.empty(); }));
-  hub.send_to(hub.last_from, frame(FrameType::kWelcome, 0, {}, 7));
-  ASSERT_TRUE(run_until(loop_, [&] { return !c.rec.up.empty(); }));
+  Client& c = join_raw_hub(hub);
+  ASSERT_FALSE(c.rec.up.empty());
   ASSERT_TRUE(run_until(loop_, [&] { return !c.rec.down.empty(); }));
   EXPECT_EQ(std::get<1>(c.rec.down[0]), DownReason::kTimedOut);
   EXPECT_EQ(std::get<2>(c.rec.down[0]), "server silent for 0.2 s");
@@ -565,13 +571,8 @@ TEST_F(UdpTransportTest, ClientNoticesASilentServer) {
 
 TEST_F(UdpTransportTest, ClientBusyElsewhereDoesNotCallTheServerSilentWhileItsDatagramsWait) {
   RawUdp hub(loop_);
-  TransportConfig config = client_config("x", hub.port());
-  config.expiry = 200ms;
-  config.heartbeat = 50ms;
-  Client& c = add_client(std::move(config));
-  ASSERT_TRUE(run_until(loop_, [&] { return !hub.received.empty(); }));
-  hub.send_to(hub.last_from, frame(FrameType::kWelcome, 0, {}, 7));
-  ASSERT_TRUE(run_until(loop_, [&] { return !c.rec.up.empty(); }));
+  Client& c = join_raw_hub(hub);
+  ASSERT_FALSE(c.rec.up.empty());
   // Another fd's handler keeps the loop busy past the expiry, and the server speaks meanwhile: the
   // loop runs its timers before it waits again, so the client's tick comes before the read (one
   // loop serving thousands of members does this). Datagrams waiting unread are not silence.
