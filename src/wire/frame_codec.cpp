@@ -106,24 +106,42 @@ DecodeResult peek_header(std::span<const uint8_t> bytes, size_t max_payload, uin
 
 namespace {
 
-void fill(std::span<const uint8_t> bytes, uint32_t length, Frame& frame) {
+void fill_header(std::span<const uint8_t> bytes, Frame& frame) {
   const uint8_t* p = bytes.data();
   frame.type = static_cast<FrameType>(p[3]);
   frame.sender = get_u32(p + 4);
   frame.seq = get_u32(p + 8);
   frame.timestamp_ns = get_u64(p + 12);
   frame.token = get_u64(p + kTokenOffset);
-  frame.payload.assign(reinterpret_cast<const char*>(p + kHeaderSize), length);
+}
+
+std::string_view payload_of(std::span<const uint8_t> bytes, uint32_t length) {
+  return {reinterpret_cast<const char*>(bytes.data() + kHeaderSize), length};
+}
+
+void fill(std::span<const uint8_t> bytes, uint32_t length, Frame& frame) {
+  fill_header(bytes, frame);
+  frame.payload.assign(payload_of(bytes, length));
 }
 
 }  // namespace
 
 DecodeResult decode_stream(std::span<const uint8_t> bytes, size_t max_payload, Frame& frame) {
+  std::string_view payload;
+  DecodeResult r = decode_stream(bytes, max_payload, frame, payload);
+  if (r.status == DecodeStatus::kOk) frame.payload.assign(payload);
+  return r;
+}
+
+DecodeResult decode_stream(std::span<const uint8_t> bytes, size_t max_payload, Frame& frame,
+                           std::string_view& payload) {
   uint32_t length = 0;
   DecodeResult r = peek_header(bytes, max_payload, length);
   if (r.status != DecodeStatus::kOk) return r;
   if (bytes.size() < r.consumed) return DecodeResult{DecodeStatus::kNeedMore, 0, {}};
-  fill(bytes, length, frame);
+  fill_header(bytes, frame);
+  frame.payload.clear();
+  payload = payload_of(bytes, length);
   return r;
 }
 

@@ -46,23 +46,27 @@ void encode_message_frame(const Message& m, uint32_t sender, uint32_t seq, uint6
 }
 
 Result<Message> frame_to_message(const Frame& f) {
+  return frame_to_message(f, f.payload);
+}
+
+Result<Message> frame_to_message(const Frame& header, std::string_view payload) {
   Message m;
-  m.seq = f.seq;
-  m.sent_ns = f.timestamp_ns;
-  if (f.type == FrameType::kNotice) {
+  m.seq = header.seq;
+  m.sent_ns = header.timestamp_ns;
+  if (header.type == FrameType::kNotice) {
     m.kind = MessageKind::kNotice;
-    m.text = f.payload;
+    m.text = payload;
     return m;
   }
-  if (f.type != FrameType::kData)
-    return make_error(fmt::format("{} frame carries no message", frame_type_name(f.type)));
-  if (f.payload.empty()) return make_error("DATA frame without its name-length byte");
-  const size_t name_len = static_cast<uint8_t>(f.payload[0]);
-  if (name_len > kMaxNameLength || 1 + name_len > f.payload.size())
+  if (header.type != FrameType::kData)
+    return make_error(fmt::format("{} frame carries no message", frame_type_name(header.type)));
+  if (payload.empty()) return make_error("DATA frame without its name-length byte");
+  const size_t name_len = static_cast<uint8_t>(payload[0]);
+  if (name_len > kMaxNameLength || 1 + name_len > payload.size())
     return make_error(fmt::format("DATA frame name length {} does not fit", name_len));
   m.kind = MessageKind::kChat;
-  m.from = f.payload.substr(1, name_len);
-  m.text = f.payload.substr(1 + name_len);
+  m.from = payload.substr(1, name_len);
+  m.text = payload.substr(1 + name_len);
   return m;
 }
 

@@ -30,6 +30,9 @@ void encode_message_frame(const Message& m, uint32_t sender, uint32_t seq, uint6
 
 // Decodes a DATA or NOTICE frame's payload into a message.
 Result<Message> frame_to_message(const Frame& f);
+// The same from a frame whose payload was left where it arrived (decode_stream's `payload`): the
+// text is copied once, straight into the message.
+Result<Message> frame_to_message(const Frame& header, std::string_view payload);
 
 // How a text peer sees a message: one line, labelled, without its newline.
 std::string message_to_line(const Message& m);

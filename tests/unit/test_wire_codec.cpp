@@ -30,6 +30,30 @@ TEST(FrameCodec, RoundTripsEveryTypeOnAStream) {
   }
 }
 
+TEST(FrameCodec, AStreamFrameCanLeaveItsPayloadInPlace) {
+  std::string bytes = encode_frame(sample(FrameType::kData, std::string(1, '\x05') + "alicehi"));
+  bytes += "next";
+  Frame header;
+  header.payload = "stale";
+  std::string_view payload;
+  const DecodeResult r = decode_stream(as_bytes(bytes), 1024, header, payload);
+  ASSERT_EQ(r.status, DecodeStatus::kOk) << r.reason;
+  EXPECT_EQ(r.consumed, bytes.size() - 4);
+  EXPECT_TRUE(header.payload.empty());  // nothing copied, and nothing left from before
+  EXPECT_EQ(header.seq, 0xFFFFFFFEu);
+  EXPECT_EQ(header.token, 0x8877665544332211ull);
+  EXPECT_EQ(payload.data(), bytes.data() + kHeaderSize);  // a view into the bytes given
+  EXPECT_EQ(payload, std::string(1, '\x05') + "alicehi");
+  auto m = frame_to_message(header, payload);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->from, "alice");
+  EXPECT_EQ(m->text, "hi");
+  EXPECT_EQ(m->seq, 0xFFFFFFFEu);
+  // A prefix is still only a prefix.
+  EXPECT_EQ(decode_stream(as_bytes(bytes).first(kHeaderSize + 3), 1024, header, payload).status,
+            DecodeStatus::kNeedMore);
+}
+
 TEST(FrameCodec, FirstByteNeverBeginsUtf8) {
   // 0xF5..0xFF never occur in UTF-8, so a text peer can never look framed.
   EXPECT_GE(kMagic0, 0xF5);

@@ -83,8 +83,13 @@ bool TcpTransport::consume(TcpConnection& c) {
 bool TcpTransport::consume_frames(TcpConnection& c) {
   net::Buffer& in = c.input();
   while (!in.empty()) {
-    const wire::DecodeResult r = wire::decode_stream(in.bytes(), max_frame_payload(), c.frame());
-    if (r.status == wire::DecodeStatus::kNeedMore) break;
+    std::string_view payload;  // inside `in` until the retrieve below
+    const wire::DecodeResult r =
+        wire::decode_stream(in.bytes(), max_frame_payload(), c.frame(), payload);
+    if (r.status == wire::DecodeStatus::kNeedMore) {
+      make_room_for_frame(in);
+      break;
+    }
     if (r.status != wire::DecodeStatus::kOk) {
       if (config_.side == Side::kClient && c.state() == State::kJoining &&
           r.status == wire::DecodeStatus::kBadMagic) {
@@ -101,11 +106,43 @@ bool TcpTransport::consume_frames(TcpConnection& c) {
       protocol_error(c, r.reason);
       return false;
     }
+    wire::Frame& f = c.frame();
+    if (c.state() != State::kJoining &&
+        (f.type == wire::FrameType::kData || f.type == wire::FrameType::kNotice)) {
+      // A message's text goes from the input buffer straight into the Message: one copy.
+      Result<Message> m = wire::frame_to_message(f, payload);
+      in.retrieve(r.consumed);
+      if (!deliver_frame_message(c, std::move(m))) return false;
+      continue;
+    }
+    f.payload.assign(payload);
     in.retrieve(r.consumed);
-    if (!handle_frame(c, c.frame())) return false;
+    if (!handle_frame(c, f)) return false;
   }
   if (in.empty()) in.shrink_if_idle(kKeepInputBytes);
   return true;
+}
+
+void TcpTransport::make_room_for_frame(net::Buffer& in) const {
+  // With the rest of a large frame's room in the buffer, the next read lands there, not on the
+  // stack to be copied in after. The room grows with what has arrived (at most double it, or
+  // 64 KiB), so a peer that only announces a large frame is not given its memory.
+  uint32_t length = 0;
+  if (wire::peek_header(in.bytes(), max_frame_payload(), length).status != wire::DecodeStatus::kOk)
+    return;
+  const size_t missing = wire::kHeaderSize + length - in.readable_bytes();
+  in.ensure_writable(std::min(missing, std::max(in.readable_bytes(), net::Buffer::kReadSpill)));
+}
+
+bool TcpTransport::deliver_frame_message(TcpConnection& c, Result<Message> m) {
+  if (!m) {
+    protocol_error(c, m.error().message);
+    return false;
+  }
+  m->received_ns = now_ns();
+  ++c.stats().messages_received;
+  if (callbacks_.on_message && !silenced_) callbacks_.on_message(c.id(), std::move(*m));
+  return c.up();
 }
 
 bool TcpTransport::handle_frame(TcpConnection& c, const wire::Frame& f) {
@@ -126,17 +163,8 @@ bool TcpTransport::handle_frame(TcpConnection& c, const wire::Frame& f) {
   }
   switch (f.type) {
     case FrameType::kData:
-    case FrameType::kNotice: {
-      Result<Message> m = wire::frame_to_message(f);
-      if (!m) {
-        protocol_error(c, m.error().message);
-        return false;
-      }
-      m->received_ns = now_ns();
-      ++c.stats().messages_received;
-      if (callbacks_.on_message && !silenced_) callbacks_.on_message(c.id(), std::move(*m));
-      return c.up();
-    }
+    case FrameType::kNotice:
+      return deliver_frame_message(c, wire::frame_to_message(f));
     case FrameType::kPing:
       // Echo seq and timestamp unchanged: only the pinger subtracts its own clock. A peer that
       // pings but never reads gets no answers past the high-water mark.
