@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "src/net/socket.h"
+
 namespace chat::net {
 
 using Clock = std::chrono::steady_clock;
@@ -60,6 +62,10 @@ void EventLoop::modify(int fd, uint32_t events) {
   auto it = watches_.find(fd);
   if (it == watches_.end()) return;
   poller_->modify(fd, events, (it->second.generation << 32) | static_cast<uint32_t>(fd));
+}
+
+bool EventLoop::has_unread(int fd) const {
+  return holds_read_ahead(fd) || has_bytes_waiting(fd);
 }
 
 void EventLoop::remove(int fd) {

@@ -50,6 +50,10 @@ class EventLoop {
   // of a stream, else the bytes copied into msg's iovecs (name, control and flags as recvmsg sets
   // them).
   ssize_t receive(int fd, msghdr& msg, int& err) { return poller_->receive(fd, msg, err); }
+  // Whether bytes or datagrams wait on socket `fd` that its owner has not read: read ahead here, or
+  // still in the kernel (one MSG_PEEK). A timer about to call a peer silent asks first: a busy
+  // loop may run it before it reads what arrived in time.
+  bool has_unread(int fd) const;
   IoBackend backend() const { return poller_->backend(); }
 
   TimerId run_after(Duration delay, std::function<void()> fn);

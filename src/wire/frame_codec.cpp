@@ -138,7 +138,7 @@ DecodeResult decode_stream(std::span<const uint8_t> bytes, size_t max_payload, F
   uint32_t length = 0;
   DecodeResult r = peek_header(bytes, max_payload, length);
   if (r.status != DecodeStatus::kOk) return r;
-  if (bytes.size() < r.consumed) return DecodeResult{DecodeStatus::kNeedMore, 0, {}};
+  if (bytes.size() < r.consumed) return DecodeResult{DecodeStatus::kNeedMore, r.consumed, {}};
   fill_header(bytes, frame);
   frame.payload.clear();
   payload = payload_of(bytes, length);

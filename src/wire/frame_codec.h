@@ -23,7 +23,9 @@ enum class DecodeStatus {
 
 struct DecodeResult {
   DecodeStatus status = DecodeStatus::kNeedMore;
-  size_t consumed = 0;  // bytes that made up the frame when status is kOk
+  // Bytes that made up the frame when status is kOk. With kNeedMore, the whole frame's size once
+  // its header is in (0 before), so a reader can make room for the rest.
+  size_t consumed = 0;
   // For errors: a human-readable reason naming the offending value.
   std::string reason;
 };

@@ -87,7 +87,7 @@ bool TcpTransport::consume_frames(TcpConnection& c) {
     const wire::DecodeResult r =
         wire::decode_stream(in.bytes(), max_frame_payload(), c.frame(), payload);
     if (r.status == wire::DecodeStatus::kNeedMore) {
-      make_room_for_frame(in);
+      make_room_for_frame(in, r.consumed);
       break;
     }
     if (r.status != wire::DecodeStatus::kOk) {
@@ -123,14 +123,12 @@ bool TcpTransport::consume_frames(TcpConnection& c) {
   return true;
 }
 
-void TcpTransport::make_room_for_frame(net::Buffer& in) const {
+void TcpTransport::make_room_for_frame(net::Buffer& in, size_t frame_size) {
   // With the rest of a large frame's room in the buffer, the next read lands there, not on the
   // stack to be copied in after. The room grows with what has arrived (at most double it, or
   // 64 KiB), so a peer that only announces a large frame is not given its memory.
-  uint32_t length = 0;
-  if (wire::peek_header(in.bytes(), max_frame_payload(), length).status != wire::DecodeStatus::kOk)
-    return;
-  const size_t missing = wire::kHeaderSize + length - in.readable_bytes();
+  if (frame_size <= in.readable_bytes()) return;  // the header itself is not in yet
+  const size_t missing = frame_size - in.readable_bytes();
   in.ensure_writable(std::min(missing, std::max(in.readable_bytes(), net::Buffer::kReadSpill)));
 }
 
@@ -163,7 +161,7 @@ bool TcpTransport::handle_frame(TcpConnection& c, const wire::Frame& f) {
   }
   switch (f.type) {
     case FrameType::kData:
-    case FrameType::kNotice:
+    case FrameType::kNotice:  // consume_frames delivers these itself, from the input buffer
       return deliver_frame_message(c, wire::frame_to_message(f));
     case FrameType::kPing:
       // Echo seq and timestamp unchanged: only the pinger subtracts its own clock. A peer that

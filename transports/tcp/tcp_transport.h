@@ -89,7 +89,7 @@ class TcpTransport final : public Transport {
   bool consume_frames(TcpConnection& c);
   bool handle_frame(TcpConnection& c, const wire::Frame& f);
   bool deliver_frame_message(TcpConnection& c, Result<Message> m);
-  void make_room_for_frame(net::Buffer& in) const;
+  static void make_room_for_frame(net::Buffer& in, size_t frame_size);
   bool consume_text(TcpConnection& c, bool burst_end);
   void arm_quiet_timer(TcpConnection& c);
   bool deliver_lines(TcpConnection& c, std::vector<std::string>& lines,

@@ -104,7 +104,7 @@ void TcpTransport::accept_one(net::Fd fd, const net::SocketAddress& from) {
     if (!quiet || quiet->state() != State::kSniffing) return;
     // A busy loop may run this timer before it reads bytes that arrived in time (a framed
     // client's JOIN among hundreds of others): only a socket with nothing waiting is silent.
-    if (loop_.holds_read_ahead(quiet->fd()) || net::has_bytes_waiting(quiet->fd())) return;
+    if (loop_.has_unread(quiet->fd())) return;
     admit_text(*quiet);
   });
 }

@@ -101,7 +101,7 @@ class DatagramSocket final : public DatagramIo {
   SendOutcome send(std::span<const OutboundDatagram> batch) override;
   net::SocketAddress local_address() const override { return net::local_address(fd_.get()); }
   bool unread() const override {
-    return (loop_ && loop_->holds_read_ahead(fd_.get())) || net::has_bytes_waiting(fd_.get());
+    return loop_ ? loop_->has_unread(fd_.get()) : net::has_bytes_waiting(fd_.get());
   }
 
   int fd() const { return fd_.get(); }
