@@ -233,6 +233,30 @@ RunRecord pooled(const std::vector<RunRecord>& rounds, const std::vector<Histogr
 
 }  // namespace
 
+RunRecord udp_goodput_verdict(const RunRecord& ours, const RunRecord& at_their_rate,
+                              const RunRecord& anchor) {
+  RunRecord q =
+      ratio("UDP delivered goodput at 1,400 B", "udp", ours, anchor, "recv_mbps", 1.5, false);
+  const double unpaced_loss = ours.metrics.value("loss_pct", 100.0);
+  const double their_loss = anchor.metrics.value("loss_pct", 100.0);
+  const bool matched = at_their_rate.metrics.contains("loss_pct");
+  const double our_loss = matched ? at_their_rate.metrics.value("loss_pct", 100.0) : unpaced_loss;
+  q.metrics["chat_loss_pct"] = our_loss;
+  q.metrics["chat_unpaced_loss_pct"] = unpaced_loss;
+  q.metrics["anchor_loss_pct"] = their_loss;
+  if (q.metrics.contains("met"))
+    q.metrics["met"] = q.metrics["met"].get<bool>() && loss_target_met(our_loss, their_loss);
+  if (matched)
+    q.note = fmt::format(
+        "loss at iperf3's rate ({:.0f} Mbit/s sent): chat {:.3f} %, iperf3 {:.3f} %; chat "
+        "unpaced (the goodput above): {:.3f} %",
+        anchor.metrics.value("send_mbps", 0.0), our_loss, their_loss, unpaced_loss);
+  else
+    q.note = fmt::format("loss, each unpaced (no paced chat run): chat {:.3f} %, iperf3 {:.3f} %",
+                         our_loss, their_loss);
+  return q;
+}
+
 double halves_ratio(const std::vector<Histogram>& rounds, double percentile) {
   Histogram even, odd;
   for (size_t i = 0; i < rounds.size(); ++i) (i % 2 ? odd : even).merge(rounds[i]);
@@ -338,15 +362,23 @@ Result<std::vector<RunRecord>> run_compare(const CompareOptions& o, Progress& pr
     progress.show("compare: iperf3 udp ...");
     RunRecord anchor = iperf3_stream(scratch, "udp", 1400, o.duration_s);
     runs.push_back(anchor);
-    RunRecord q = ratio("UDP delivered goodput at 1,400 B", "udp", ours->front(), anchor,
-                        "recv_mbps", 1.5, false);
-    const double our_loss = ours->front().metrics.value("loss_pct", 100.0);
-    const double their_loss = anchor.metrics.value("loss_pct", 100.0);
-    q.metrics["chat_loss_pct"] = our_loss;
-    q.metrics["anchor_loss_pct"] = their_loss;
-    if (q.metrics.contains("met"))
-      q.metrics["met"] = q.metrics["met"].get<bool>() && loss_target_met(our_loss, their_loss);
-    q.note = fmt::format("loss: chat {:.3f} %, iperf3 {:.3f} %", our_loss, their_loss);
+    // The same chat stream once more, paced at the rate iperf3 sent, for the loss comparison.
+    RunRecord at_their_rate;
+    const double their_send_mbps = anchor.metrics.value("send_mbps", 0.0);
+    if (their_send_mbps > 0) {
+      StreamOptions paced = so;
+      paced.rate_mps = their_send_mbps * 1e6 / (1400.0 * 8);
+      progress.show("compare: chat udp paced at iperf3's rate ...");
+      auto matched = run_stream(paced, progress);
+      if (!matched) return matched.error();
+      if (!matched->empty()) {
+        at_their_rate = matched->front();
+        if (at_their_rate.note.empty())
+          at_their_rate.note = "paced at the rate iperf3 sent: the loss comparison's chat side";
+        runs.push_back(at_their_rate);
+      }
+    }
+    RunRecord q = udp_goodput_verdict(ours->front(), at_their_rate, anchor);
     ratios.push_back(q);
   }
 

@@ -27,6 +27,14 @@ struct CompareOptions {
 // included, is fine).
 bool loss_target_met(double our_loss_pct, double their_loss_pct);
 
+// The UDP goodput ratio row: chat's unpaced delivered goodput over iperf3's (`-b 0`), and the loss
+// target judged at one offered rate. Unpaced, the two send at rates up to ~7x apart, and a
+// receiver's loss grows with the rate it is offered; so the loss compared is chat's own when paced
+// at the rate iperf3 sent (`at_their_rate`), not chat's at its own, higher rate. Without that run
+// (`at_their_rate` has no loss_pct), the unpaced losses are compared, and the note says so.
+RunRecord udp_goodput_verdict(const RunRecord& ours, const RunRecord& at_their_rate,
+                              const RunRecord& anchor);
+
 // sockperf's --full-log: after its summary, one "packet, txTime(sec), rxTime(sec), latency" row
 // per measured message. Each row's round trip (rx - tx) goes into `into`; returns the rows read.
 uint64_t read_sockperf_full_log(const std::string& text, Histogram& into);

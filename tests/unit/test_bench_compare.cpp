@@ -14,6 +14,30 @@ TEST(CompareVerdict, LosingNoMoreThanTheAnchorMeetsTheLossTarget) {
   EXPECT_FALSE(loss_target_met(2.0, 1.0));
 }
 
+TEST(CompareVerdict, UdpLossIsJudgedAtTheRateIperf3SentNotAtChatsOwnHigherRate) {
+  // The reference run's figures: chat unpaced delivered 21.8 Gbit/s losing 1.86 %, iperf3 3.26
+  // Gbit/s losing 1.27 %. Paced at iperf3's rate, chat lost nothing.
+  RunRecord ours, paced, anchor;
+  ours.metrics = Json{{"recv_mbps", 21820.0}, {"loss_pct", 1.859}};
+  anchor.metrics = Json{{"recv_mbps", 3259.7}, {"send_mbps", 3301.6}, {"loss_pct", 1.268}};
+  paced.metrics = Json{{"recv_mbps", 3301.0}, {"loss_pct", 0.0}};
+  const RunRecord q = udp_goodput_verdict(ours, paced, anchor);
+  EXPECT_TRUE(q.metrics.at("met").get<bool>());
+  EXPECT_DOUBLE_EQ(q.metrics.at("chat_loss_pct").get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(q.metrics.at("chat_unpaced_loss_pct").get<double>(), 1.859);
+  EXPECT_NE(q.note.find("at iperf3's rate (3302 Mbit/s sent)"), std::string::npos) << q.note;
+
+  // Losing more than iperf3 at iperf3's own rate is not met, however fast chat is unpaced.
+  paced.metrics["loss_pct"] = 2.5;
+  EXPECT_FALSE(udp_goodput_verdict(ours, paced, anchor).metrics.at("met").get<bool>());
+
+  // No paced run (iperf3 reported no sending rate): the unpaced losses decide, and the note says
+  // that is what was compared.
+  const RunRecord unmatched = udp_goodput_verdict(ours, RunRecord{}, anchor);
+  EXPECT_FALSE(unmatched.metrics.at("met").get<bool>());
+  EXPECT_NE(unmatched.note.find("each unpaced"), std::string::npos) << unmatched.note;
+}
+
 TEST(CompareVerdict, TheAnchorsResolutionIsItsAlternateRoundsPooledAgainstEachOther) {
   auto round = [](std::initializer_list<uint64_t> ns) {
     Histogram h;
