@@ -36,7 +36,7 @@ void Buffer::append(const void* data, size_t n) {
 void Buffer::prepend(const void* data, size_t n) {
   assert(n <= prependable_bytes());
   read_index_ -= n;
-  if (n > 0) std::memcpy(buf_.data() + read_index_, data, n);
+  if (n > 0) std::memcpy(buf_.get() + read_index_, data, n);
 }
 
 void Buffer::ensure_writable(size_t n) {
@@ -47,20 +47,23 @@ void Buffer::make_space(size_t n) {
   const size_t readable = readable_bytes();
   if (writable_bytes() + prependable_bytes() - kCheapPrepend >= n) {
     // Enough room in total: slide the readable bytes to the front instead of growing.
-    std::memmove(buf_.data() + kCheapPrepend, peek(), readable);
+    std::memmove(buf_.get() + kCheapPrepend, peek(), readable);
   } else {
     // Grow geometrically so a stream of appends costs amortised O(1).
-    std::vector<char> bigger(std::max(kCheapPrepend + readable + n, buf_.size() * 2));
-    std::memcpy(bigger.data() + kCheapPrepend, peek(), readable);
-    buf_.swap(bigger);
+    const size_t size = std::max(kCheapPrepend + readable + n, size_ * 2);
+    std::unique_ptr<char[]> bigger(new char[size]);  // uninitialised: written before it is read
+    std::memcpy(bigger.get() + kCheapPrepend, peek(), readable);
+    buf_ = std::move(bigger);
+    size_ = size;
   }
   read_index_ = kCheapPrepend;
   write_index_ = kCheapPrepend + readable;
 }
 
 void Buffer::shrink_if_idle(size_t keep) {
-  if (readable_bytes() != 0 || buf_.size() <= kCheapPrepend + keep) return;
-  std::vector<char>(kCheapPrepend + keep).swap(buf_);
+  if (readable_bytes() != 0 || size_ <= kCheapPrepend + keep) return;
+  buf_.reset(new char[kCheapPrepend + keep]);
+  size_ = kCheapPrepend + keep;
   retrieve_all();
 }
 
@@ -88,7 +91,7 @@ ssize_t Buffer::read_fd(int fd, int& saved_errno, EventLoop* loop) {
   if (static_cast<size_t>(n) <= writable) {
     write_index_ += static_cast<size_t>(n);
   } else {
-    write_index_ = buf_.size();
+    write_index_ = size_;
     append(spill, static_cast<size_t>(n) - writable);
   }
   return n;
