@@ -41,8 +41,8 @@ void register_rtt(CLI::App* bench, int& exit_code) {
   app->add_option_function<std::string>(
          "--io-backend",
          [o](const std::string& name) { net::parse_io_backend(name, o->io_backend); },
-         "what the client and the echo server wait with: epoll or uring (default: epoll, or "
-         "CHAT_IO_BACKEND)")
+         "what the client and the echo server wait with: epoll or uring (default: uring where "
+         "the kernel allows it, else epoll; or CHAT_IO_BACKEND)")
       ->check(CLI::IsMember({"epoll", "uring"}));
   app->add_flag_callback(
       "--pin", [o] { o->placement = separate_cores(); },

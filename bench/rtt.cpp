@@ -16,6 +16,7 @@ struct PointResult {
   uint64_t late = 0;
   double elapsed_s = 0;
   std::string error;
+  net::IoBackend backend = net::IoBackend::kEpoll;  // what the client's loop really waited with
 };
 
 std::string placement_as_run(const RttOptions& o) {
@@ -30,6 +31,7 @@ PointResult measure_point(const RttOptions& o, const std::string& transport, con
   // A spinning client never sleeps: at a real-time priority it would starve its own core.
   const ScopedAffinity pin(o.placement.client_cpu, o.busy_poll ? 0 : o.placement.realtime);
   net::EventLoop loop(o.io_backend);
+  out.backend = loop.backend();  // io_uring falls back to epoll where the kernel refuses it
   LinkOptions link;
   link.transport = transport;
   link.host = server.host;
@@ -171,6 +173,9 @@ Result<std::vector<RunRecord>> run_rtt(const RttOptions& o, Progress& progress,
       progress.show(fmt::format("rtt {} {} B ...", transport, size));
       const PathProbe probe(o.path.get());
       auto point = measure_point(o, transport, server, size, progress);
+      // The client's, as run rather than as asked; an echo server started here falls back the
+      // same way on the same kernel.
+      r.params["io_backend"] = net::io_backend_name(point.backend);
       r.metrics = latency_json(point.histogram);
       r.metrics["lost"] = point.timeouts;
       r.metrics["late_replies"] = point.late;

@@ -28,7 +28,7 @@ struct RttOptions {
   std::string target;       // HOST:PORT of a running echo server; empty: start our own
   bool busy_poll = false;   // spin the loop instead of sleeping in epoll_wait
   // What the client's loop and the echo server's wait with (see src/net/poller.h).
-  net::IoBackend io_backend = net::default_io_backend();
+  net::IoBackend io_backend = net::latency_io_backend();
   Placement placement;  // pin client and server to cores (see placement.h); default unpinned
   std::shared_ptr<BenchPath> path;  // null: loopback
 };

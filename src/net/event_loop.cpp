@@ -49,6 +49,17 @@ IoBackend default_io_backend() {
   return IoBackend::kEpoll;
 }
 
+IoBackend latency_io_backend() {
+  if (const char* named = std::getenv("CHAT_IO_BACKEND")) {
+    IoBackend b{};
+    if (parse_io_backend(named, b)) return b;
+  }
+  // `chat bench rtt --pin` at 64 B, 20 alternating rounds: io_uring's p50 0.97 of epoll's on UDP,
+  // level on TCP (README, "Waiting: epoll or io_uring"). Bulk UDP keeps epoll, which batches.
+  static const bool uring = io_uring_available();  // a ring made and closed: once is enough
+  return uring ? IoBackend::kUring : IoBackend::kEpoll;
+}
+
 void EventLoop::add(int fd, uint32_t events, IoHandler handler) {
   const uint64_t gen = next_generation_++;
   // The generation in the upper half tells a stale event for a reused fd number from a live one.

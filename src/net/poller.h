@@ -26,6 +26,10 @@ bool parse_io_backend(std::string_view name, IoBackend& out);
 bool io_uring_available();
 // What a loop uses when not told: CHAT_IO_BACKEND's choice, else epoll.
 IoBackend default_io_backend();
+// What a ping-pong latency measurement waits with when not told (`chat bench rtt` and the echo
+// server it starts): CHAT_IO_BACKEND's choice, else io_uring where this kernel allows it, else
+// epoll. A round trip there is two wake-ups, and io_uring's wake-up brings the bytes with it.
+IoBackend latency_io_backend();
 
 struct PollEvent {
   uint64_t tag;
