@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -37,23 +38,27 @@ EventLoop::EventLoop(IoBackend backend)
 
 EventLoop::~EventLoop() = default;
 
+namespace {
+
+// CHAT_IO_BACKEND picks one for a whole process tree (the event loop's tests run once per backend).
+std::optional<IoBackend> backend_from_environment() {
+  IoBackend b{};
+  const char* named = std::getenv("CHAT_IO_BACKEND");
+  if (named && parse_io_backend(named, b)) return b;
+  return std::nullopt;
+}
+
+}  // namespace
+
 IoBackend default_io_backend() {
-  // CHAT_IO_BACKEND picks one for a whole process tree (the test suite runs once per backend).
-  if (const char* named = std::getenv("CHAT_IO_BACKEND")) {
-    IoBackend b{};
-    if (parse_io_backend(named, b)) return b;
-  }
   // epoll: io_uring's one call per round trip instead of three saves ~0.5 us of a ~40 us loopback
   // round trip, which compare's alternating rounds could not tell from noise (README, "Where the
   // time goes"), while its one datagram per wake-up costs bulk UDP what recvmmsg batches save.
-  return IoBackend::kEpoll;
+  return backend_from_environment().value_or(IoBackend::kEpoll);
 }
 
 IoBackend latency_io_backend() {
-  if (const char* named = std::getenv("CHAT_IO_BACKEND")) {
-    IoBackend b{};
-    if (parse_io_backend(named, b)) return b;
-  }
+  if (auto named = backend_from_environment()) return *named;
   // `chat bench rtt --pin` at 64 B, 20 alternating rounds: io_uring's p50 0.97 of epoll's on UDP,
   // level on TCP (README, "Waiting: epoll or io_uring"). Bulk UDP keeps epoll, which batches.
   static const bool uring = io_uring_available();  // a ring made and closed: once is enough
