@@ -13,12 +13,17 @@ FrameType frame_type_of(const Message& m) {
 }
 
 // The one place the payload layout lives: [u8 name length][name][text] for chat, text for notices.
-void append_payload(const Message& m, std::string& out) {
+// This is all of it but the text.
+void append_payload_head(const Message& m, std::string& out) {
   if (m.kind == MessageKind::kChat) {
     const size_t name_len = std::min(m.from.size(), kMaxNameLength);
     out.push_back(static_cast<char>(name_len));
     out.append(m.from, 0, name_len);
   }
+}
+
+void append_payload(const Message& m, std::string& out) {
+  append_payload_head(m, out);
   out.append(m.text);
 }
 
@@ -43,6 +48,13 @@ void encode_message_frame(const Message& m, uint32_t sender, uint32_t seq, uint6
   out.reserve(out.size() + kHeaderSize + size);
   encode_header(frame_type_of(m), sender, seq, timestamp_ns, static_cast<uint32_t>(size), out);
   append_payload(m, out);
+}
+
+void encode_message_frame_head(const Message& m, uint32_t sender, uint32_t seq,
+                               uint64_t timestamp_ns, std::string& out) {
+  encode_header(frame_type_of(m), sender, seq, timestamp_ns, static_cast<uint32_t>(payload_size(m)),
+                out);
+  append_payload_head(m, out);
 }
 
 Result<Message> frame_to_message(const Frame& f) {

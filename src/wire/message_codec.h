@@ -27,6 +27,10 @@ Frame message_to_frame(const Message& m);
 // straight into the output, with no intermediate Frame. This is the transports' send path.
 void encode_message_frame(const Message& m, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
                           std::string& out);
+// The same frame but for the message's text, which the caller sends next from where it is (TCP
+// hands a large message to the kernel as two iovecs instead of copying its text into the frame).
+void encode_message_frame_head(const Message& m, uint32_t sender, uint32_t seq,
+                               uint64_t timestamp_ns, std::string& out);
 
 // Decodes a DATA or NOTICE frame's payload into a message.
 Result<Message> frame_to_message(const Frame& f);

@@ -288,6 +288,47 @@ TEST_F(TcpTransportTest, LargeFramesInUnevenPiecesArriveWholeAndInOrder) {
   EXPECT_TRUE(server_events_.downs.empty());
 }
 
+TEST_F(TcpTransportTest, LargeMessagesLeaveInTwoPartsAndArriveWholeThroughSmallBuffers) {
+  // A large message's header and text go to the kernel as two iovecs; with 8 KiB socket buffers
+  // the kernel takes a part (sometimes inside the header's bytes, sometimes inside the text's) and
+  // the rest queues, with small messages queued behind it.
+  TransportConfig config = server_config();
+  config.socket_buffer = 8 * 1024;
+  config.high_water_bytes = 8 * 1024 * 1024;
+  start_server(config);
+  TransportConfig small = client_config("a");
+  small.socket_buffer = 8 * 1024;
+  Client& a = add_client(small);
+  const PeerId a_id = join(a);
+  small.name = "b";
+  Client& b = add_client(small);
+  join(b);
+
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < 12; ++i) {
+    const size_t size = i % 3 == 0 ? 16 * 1024 : i % 3 == 1 ? 60'001 : 7;
+    texts.push_back(std::string(size, static_cast<char>('a' + i)));
+  }
+  for (const auto& t : texts) ASSERT_TRUE(server_->send(a_id, Message::chat(t, "hub")).ok());
+  const std::string shout(50'001, '!');
+  EXPECT_EQ(server_->broadcast(Message::chat(shout, "hub")), 2u);
+
+  ASSERT_TRUE(run_until([&] {
+    return a.events.messages.size() == texts.size() + 1 && b.events.messages.size() == 1;
+  }));
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(a.events.messages[i].second.text, texts[i]) << i;
+    EXPECT_EQ(a.events.messages[i].second.from, "hub") << i;
+    if (i > 0) {
+      EXPECT_EQ(a.events.messages[i].second.seq, a.events.messages[i - 1].second.seq + 1) << i;
+    }
+  }
+  EXPECT_EQ(a.events.messages.back().second.text, shout);
+  EXPECT_EQ(b.events.messages.back().second.text, shout);
+  EXPECT_TRUE(a.events.downs.empty());
+  EXPECT_TRUE(b.events.downs.empty());
+}
+
 TEST_F(TcpTransportTest, ManyFramesInOneWrite) {
   start_server();
   RawSocket raw(port_);

@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -125,27 +126,38 @@ ssize_t TcpConnection::read(int& err, bool& drained) {
   return n;
 }
 
-int TcpConnection::write(std::string_view bytes) {
+int TcpConnection::write(std::string_view head, std::string_view body) {
   if (!fd_.valid()) return EBADF;
-  const size_t size = bytes.size();
+  const size_t size = head.size() + body.size();
   if (output_.empty()) {
-    while (!bytes.empty()) {
+    while (!head.empty() || !body.empty()) {
+      iovec parts[2];
+      size_t count = 0;
+      if (!head.empty()) parts[count++] = {const_cast<char*>(head.data()), head.size()};
+      if (!body.empty()) parts[count++] = {const_cast<char*>(body.data()), body.size()};
+      msghdr msg{};
+      msg.msg_iov = parts;
+      msg.msg_iovlen = count;
       // MSG_NOSIGNAL: a peer that vanished must give us EPIPE, not kill the process.
-      const ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
       if (n >= 0) {
         stats_.bytes_sent += static_cast<uint64_t>(n);
-        bytes.remove_prefix(static_cast<size_t>(n));
+        const size_t from_head = std::min(static_cast<size_t>(n), head.size());
+        head.remove_prefix(from_head);
+        body.remove_prefix(static_cast<size_t>(n) - from_head);
         continue;
       }
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       return errno;
     }
-    if (bytes.empty()) return 0;
+    if (head.empty() && body.empty()) return 0;
   }
   // What the kernel took straight away never enters the queue's accounting; only the rest does.
-  output_.append(bytes);
-  note_appended(bytes.size(), bytes.size() == size);
+  const size_t rest = head.size() + body.size();
+  output_.append(head);
+  output_.append(body);
+  note_appended(rest, rest == size);
   update_interest();
   return 0;
 }

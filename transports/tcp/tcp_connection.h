@@ -40,9 +40,11 @@ class TcpConnection {
 
   // Queues bytes (whole messages) without a system call; the transport flushes dirty links once
   // per loop turn.
-  void append(std::string_view bytes) {
-    output_.append(bytes);
-    note_appended(bytes.size(), true);
+  // One message, given in two parts (either may be empty).
+  void append(std::string_view head, std::string_view body = {}) {
+    output_.append(head);
+    output_.append(body);
+    note_appended(head.size() + body.size(), true);
   }
   bool dirty() const { return dirty_; }
   void set_dirty(bool dirty) { dirty_ = dirty; }
@@ -107,9 +109,10 @@ class TcpConnection {
   // the read did not fill the room it was offered, so the socket is very likely empty now.
   ssize_t read(int& err, bool& drained);
 
-  // Writes at once when nothing is queued and keeps what the kernel did not take. Returns 0, or
-  // the errno that killed the socket (EPIPE, ECONNRESET, ...).
-  int write(std::string_view bytes);
+  // Writes one message at once when nothing is queued and keeps what the kernel did not take.
+  // Returns 0, or the errno that killed the socket (EPIPE, ECONNRESET, ...). In two parts, the
+  // message leaves in one sendmsg from where each part lies.
+  int write(std::string_view head, std::string_view body = {});
   // Writes what is queued (on EPOLLOUT). Same return as write().
   int flush();
   size_t queued() const { return output_.readable_bytes(); }

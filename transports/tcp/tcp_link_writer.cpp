@@ -59,16 +59,25 @@ Result<void> TcpTransport::check_size(const Message& m) const {
   return {};
 }
 
-void TcpTransport::encode_frame_for(TcpConnection& c, const Message& m, std::string& out) {
+void TcpTransport::encode_frame_for(TcpConnection& c, const Message& m, std::string& out,
+                                    std::string_view& body) {
   out.clear();
-  wire::encode_message_frame(m, own_sender(), c.take_seq(), now_ns(), out);
+  if (m.text.size() >= kCoalesceBelow) {
+    // Copying a large text into the frame first was ~4 % of a 128 KiB stream's samples.
+    wire::encode_message_frame_head(m, own_sender(), c.take_seq(), now_ns(), out);
+    body = m.text;
+  } else {
+    wire::encode_message_frame(m, own_sender(), c.take_seq(), now_ns(), out);
+    body = {};
+  }
 }
 
-Result<void> TcpTransport::queue(TcpConnection& c, std::string_view bytes) {
+Result<void> TcpTransport::queue(TcpConnection& c, std::string_view head, std::string_view body) {
   const size_t queued = c.queued();
+  const size_t size = head.size() + body.size();
   // An empty queue always takes the message: what the kernel does not take must be kept, or the
   // stream would lose a frame's tail. Only a backlog is measured against the mark.
-  if (queued > 0 && queued + bytes.size() > config_.high_water_bytes) {
+  if (queued > 0 && queued + size > config_.high_water_bytes) {
     if (config_.overflow == OverflowPolicy::kDrop) {
       note_drop(c);
       return make_error(fmt::format(
@@ -77,19 +86,19 @@ Result<void> TcpTransport::queue(TcpConnection& c, std::string_view bytes) {
     }
     // Past the mark the room has stopped reading (back-pressure), so the queue grows by what was
     // already read and no more; only a role that ignores that can reach the hard limit.
-    if (!backpressure() || queued + bytes.size() > hard_limit()) {
+    if (!backpressure() || queued + size > hard_limit()) {
       const std::string why = fmt::format("slow reader: {} bytes queued", queued);
       cut_slow_reader(c, why);
       return make_error(fmt::format("{}: {}; disconnected", c.info().name, why));
     }
   }
-  if (bytes.size() < kCoalesceBelow) {
+  if (size < kCoalesceBelow) {
     // Small messages wait for the end of this loop turn and leave in one send per link: a hub
     // relaying a burst of lines to fifty peers makes fifty system calls, not fifty per line, and
     // a lone message goes out before the loop sleeps again, so latency does not grow.
-    c.append(bytes);
+    c.append(head, body);
     mark_dirty(c);
-  } else if (const int err = c.write(bytes); err != 0) {
+  } else if (const int err = c.write(head, body); err != 0) {
     const std::string why = fmt::format("send failed: {}", net::errno_text(err));
     announce_down(c, DownReason::kError, why);
     finish(c);
@@ -147,8 +156,9 @@ Result<void> TcpTransport::send(PeerId peer, const Message& message) {
 
 Result<void> TcpTransport::send_to(TcpConnection& c, const Message& message) {
   if (c.framed()) {
-    encode_frame_for(c, message, send_bytes_);
-    return queue(c, send_bytes_);
+    std::string_view body;
+    encode_frame_for(c, message, send_bytes_, body);
+    return queue(c, send_bytes_, body);
   }
   line_bytes_ = wire::message_to_line(message);
   line_bytes_.append(line_end_bytes(message.line_end));
@@ -162,6 +172,7 @@ size_t TcpTransport::broadcast(const Message& message, PeerId except) {
     return 0;
   }
   bool have_frame = false;
+  std::string_view body;  // the text, when the frame leaves it out (a large message)
   bool have_line = false;
   size_t sent = 0;
   // queue() never erases from conns_ (reaping is deferred), so iterating while links fail is safe.
@@ -169,13 +180,13 @@ size_t TcpTransport::broadcast(const Message& message, PeerId except) {
     if (id == except || !c->up()) continue;
     if (c->framed()) {
       if (!have_frame) {
-        encode_frame_for(*c, message, send_bytes_);
+        encode_frame_for(*c, message, send_bytes_, body);
         have_frame = true;
       } else {
         // Encoded once for the whole room; each link only gets its own sequence number.
         wire::stamp_seq(reinterpret_cast<uint8_t*>(send_bytes_.data()), c->take_seq());
       }
-      if (queue(*c, send_bytes_)) ++sent;
+      if (queue(*c, send_bytes_, body)) ++sent;
     } else {
       if (!have_line) {
         line_bytes_ = wire::message_to_line(message);
