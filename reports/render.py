@@ -431,6 +431,19 @@ def ratio_facts(r):
                 better="lower" if lower else "higher", note=r.get("note", ""))
 
 
+def ratio_text(ratio, target):
+    """Two decimals, or three where two would print the target's own number: 1.054 against
+    "≤ 1.05" must not read "ratio 1.05: not met"."""
+    text = f"{ratio:.2f}"
+    bound = target.lstrip("≤≥ ").replace(",", "")
+    try:
+        if float(text) == float(bound):
+            text = f"{ratio:.3f}"
+    except ValueError:
+        pass  # no numeric target: two decimals
+    return text
+
+
 def plot_compare(docs, out_dir):
     ratios = [ratio_facts(r) for r in compare_runs(docs, "ratio")]
     if not ratios:
@@ -458,7 +471,7 @@ def plot_compare(docs, out_dir):
         if f["ratio"] is None:
             verdict, color = "no ratio: " + (f["note"] or "missing"), "grey"
         else:
-            verdict = f"ratio {f['ratio']:.2f}, target {f['target']}: " + \
+            verdict = f"ratio {ratio_text(f['ratio'], f['target'])}, target {f['target']}: " + \
                 ("met" if f["met"] else "not met")
             color = "green" if f["met"] else "firebrick"
         ax.set_xlabel(verdict, fontsize=8, color=color)
@@ -765,7 +778,8 @@ def summary(docs):
             continue  # no number to cite; the compare table names what is missing
         out.append(f"Against {f['tool']}, {what} ({wire_label(f['wire'])}): chat "
                    f"{value_words(f['chat'], f['unit'])} vs {f['tool']} "
-                   f"{value_words(f['anchor'], f['unit'])}, ratio {f['ratio']:.2f} (target "
+                   f"{value_words(f['anchor'], f['unit'])}, ratio "
+                   f"{ratio_text(f['ratio'], f['target'])} (target "
                    f"{f['target']}): **{'met' if f['met'] else 'not met'}**"
                    + (f" ({f['note']})" if f["note"] else "") + ".")
     return out

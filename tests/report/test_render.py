@@ -55,6 +55,18 @@ class RttPlot(unittest.TestCase):
         self.assertTrue(all(10 <= t <= 2e6 for t in wide), wide)
 
 
+class RatioWords(unittest.TestCase):
+    def test_a_ratio_that_rounds_onto_its_target_shows_the_digit_that_decides(self):
+        self.assertEqual(render.ratio_text(1.054, "≤ 1.05"), "1.054")
+        self.assertEqual(render.ratio_text(1.046, "≤ 1.05"), "1.046")
+        self.assertEqual(render.ratio_text(0.904, "≥ 0.9"), "0.904")
+
+    def test_other_ratios_keep_two_decimals(self):
+        self.assertEqual(render.ratio_text(1.13, "≤ 1.05"), "1.13")
+        self.assertEqual(render.ratio_text(6.694, "≥ 1.5"), "6.69")
+        self.assertEqual(render.ratio_text(1.2, "—"), "1.20")
+
+
 class BundleWords(unittest.TestCase):
     def docs(self, per, size=1472):
         runs = [{"scenario": "fanout", "tool": "chat", "transport": "udp",
