@@ -42,19 +42,18 @@ Frame message_to_frame(const Message& m) {
   return f;
 }
 
-void encode_message_frame(const Message& m, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
-                          std::string& out) {
-  const size_t size = payload_size(m);
-  out.reserve(out.size() + kHeaderSize + size);
-  encode_header(frame_type_of(m), sender, seq, timestamp_ns, static_cast<uint32_t>(size), out);
-  append_payload(m, out);
-}
-
 void encode_message_frame_head(const Message& m, uint32_t sender, uint32_t seq,
                                uint64_t timestamp_ns, std::string& out) {
   encode_header(frame_type_of(m), sender, seq, timestamp_ns, static_cast<uint32_t>(payload_size(m)),
                 out);
   append_payload_head(m, out);
+}
+
+void encode_message_frame(const Message& m, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
+                          std::string& out) {
+  out.reserve(out.size() + kHeaderSize + payload_size(m));
+  encode_message_frame_head(m, sender, seq, timestamp_ns, out);
+  out.append(m.text);
 }
 
 Result<Message> frame_to_message(const Frame& f) {

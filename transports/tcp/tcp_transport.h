@@ -105,9 +105,8 @@ class TcpTransport final : public Transport {
   size_t low_water() const { return config_.high_water_bytes / 2; }
   size_t max_frame_payload() const { return config_.max_payload + wire::kMaxPayloadOverhead; }
   // The frame for `m` into `out`; for a message of kCoalesceBelow bytes or more, all of it but the
-  // text (returned in `body`), which then goes to the kernel from where it lies.
-  void encode_frame_for(TcpConnection& c, const Message& m, std::string& out,
-                        std::string_view& body);
+  // text, which is returned to go to the kernel from where it lies (empty otherwise).
+  std::string_view encode_frame_for(TcpConnection& c, const Message& m, std::string& out);
   // One message, in one or two parts.
   Result<void> queue(TcpConnection& c, std::string_view head, std::string_view body = {});
   void send_control(TcpConnection& c, wire::FrameType type, std::string_view payload,
