@@ -167,14 +167,36 @@ void EventLoop::run_timers() {
 
 void EventLoop::run_deferred() {
   while (!deferred_.empty()) {
-    auto batch = std::move(deferred_);
-    deferred_.clear();
-    for (auto& fn : batch) fn();
+    if (in_deferred_) {
+      // A deferred function running a nested loop: the outer batch is still being walked.
+      auto batch = std::move(deferred_);
+      deferred_.clear();
+      for (auto& fn : batch) fn();
+      continue;
+    }
+    // Swapped, not moved out: both vectors keep their capacity, so a loop that defers a flush
+    // every turn (a ping-pong) allocates nothing for it. Work deferred by this batch goes into
+    // the emptied one and runs in the next pass.
+    running_deferred_.swap(deferred_);
+    struct Walking {  // left empty and not walking however the batch ends (a throw included)
+      EventLoop& loop;
+      ~Walking() {
+        loop.in_deferred_ = false;
+        loop.running_deferred_.clear();
+      }
+    } walking{*this};
+    in_deferred_ = true;
+    for (auto& fn : running_deferred_) fn();
   }
 }
 
 void EventLoop::run() {
   running_ = true;
+  struct Depth {  // counted down however run() ends
+    int& depth;
+    explicit Depth(int& d) : depth(++d) {}
+    ~Depth() { --depth; }
+  } nested{depth_};
   std::vector<PollEvent> ready;  // local: a handler may run a nested loop
   ready.reserve(64);
   while (running_) {

@@ -68,6 +68,9 @@ class EventLoop {
   void run();  // until stop()
   void stop() { running_ = false; }
   bool running() const { return running_; }
+  // How many run() calls are under way (a handler may run a nested loop): lets a handler that
+  // will finish its own work before returning tell its own turn from a nested one.
+  int depth() const { return depth_; }
 
  private:
   struct Watch {
@@ -96,6 +99,9 @@ class EventLoop {
   std::unordered_map<TimerId, Timer> timers_;
   TimerId next_timer_ = 1;
   std::vector<std::function<void()>> deferred_;
+  std::vector<std::function<void()>> running_deferred_;  // the batch run_deferred() is running
+  bool in_deferred_ = false;                             // running_deferred_ is being walked
+  int depth_ = 0;
   std::function<void(int)> signal_handler_;
   bool running_ = false;
 };

@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -49,11 +50,18 @@ bool SocketAddress::operator==(const SocketAddress& other) const {
 }
 
 size_t SocketAddressHash::operator()(const SocketAddress& a) const {
-  // FNV-1a over the meaningful bytes.
-  size_t h = 1469598103934665603ull;
+  // FNV-1a's step over the meaningful bytes taken eight at a time (a hub hashes a sender's
+  // address per datagram; byte by byte that was most of its lookups' cost), then folded so the
+  // high bits' mixing reaches the bucket index.
+  uint64_t h = 1469598103934665603ull;
   const auto* p = reinterpret_cast<const unsigned char*>(&a.storage);
-  for (socklen_t i = 0; i < a.length; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
+  const size_t n = std::min<size_t>(a.length, sizeof a.storage);
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t word = 0;
+    std::memcpy(&word, p + i, std::min<size_t>(8, n - i));
+    h = (h ^ word) * 1099511628211ull;
+  }
+  return static_cast<size_t>(h ^ (h >> 29));
 }
 
 Result<std::vector<SocketAddress>> resolve(std::string_view host, uint16_t port, int socktype,

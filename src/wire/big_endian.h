@@ -1,19 +1,22 @@
 #pragma once
 // Network byte order for the frame and bundle codecs: every multi-byte field on the wire is
 // big-endian, whatever the host.
+#include <bit>
 #include <cstdint>
-#include <string>
+#include <cstring>
 
 namespace chat::wire {
 
-inline void put_u32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((v >> shift) & 0xFF));
+// Stores into bytes the caller has room for: an encoder fills a header on the stack and appends it
+// once, instead of growing a string byte by byte (that was most of a frame's encoding time).
+inline void store_u32(uint8_t* p, uint32_t v) {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
+  std::memcpy(p, &v, sizeof v);
 }
 
-inline void put_u64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((v >> shift) & 0xFF));
+inline void store_u64(uint8_t* p, uint64_t v) {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, sizeof v);
 }
 
 inline uint32_t get_u32(const uint8_t* p) {

@@ -8,6 +8,9 @@ namespace chat::wire {
 namespace {
 
 // See the layout in frame.h.
+constexpr size_t kSenderOffset = 4;
+constexpr size_t kSeqOffset = 8;
+constexpr size_t kTimestampOffset = 12;
 constexpr size_t kTokenOffset = 20;
 constexpr size_t kLengthOffset = 28;
 
@@ -47,24 +50,25 @@ std::string_view frame_type_name(FrameType type) {
 
 void encode_header(FrameType type, uint32_t sender, uint32_t seq, uint64_t timestamp_ns,
                    uint32_t payload_length, std::string& out, uint64_t token) {
-  out.push_back(static_cast<char>(kMagic0));
-  out.push_back(static_cast<char>(kMagic1));
-  out.push_back(static_cast<char>(kWireVersion));
-  out.push_back(static_cast<char>(type));
-  put_u32(out, sender);
-  put_u32(out, seq);
-  put_u64(out, timestamp_ns);
-  put_u64(out, token);
-  put_u32(out, payload_length);
+  uint8_t h[kHeaderSize];
+  h[0] = kMagic0;
+  h[1] = kMagic1;
+  h[2] = kWireVersion;
+  h[3] = static_cast<uint8_t>(type);
+  store_u32(h + kSenderOffset, sender);
+  store_u32(h + kSeqOffset, seq);
+  store_u64(h + kTimestampOffset, timestamp_ns);
+  store_u64(h + kTokenOffset, token);
+  store_u32(h + kLengthOffset, payload_length);
+  out.append(reinterpret_cast<const char*>(h), sizeof h);
 }
 
 void stamp_seq(uint8_t* frame, uint32_t seq) {
-  constexpr size_t kSeqOffset = 8;  // see the layout in frame.h
-  for (int i = 0; i < 4; ++i) frame[kSeqOffset + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
+  store_u32(frame + kSeqOffset, seq);
 }
 
 void stamp_token(uint8_t* frame, uint64_t token) {
-  for (int i = 0; i < 8; ++i) frame[kTokenOffset + i] = static_cast<uint8_t>(token >> (56 - 8 * i));
+  store_u64(frame + kTokenOffset, token);
 }
 
 uint64_t token_of(std::span<const uint8_t> frame) {
@@ -109,9 +113,9 @@ namespace {
 void fill_header(std::span<const uint8_t> bytes, Frame& frame) {
   const uint8_t* p = bytes.data();
   frame.type = static_cast<FrameType>(p[3]);
-  frame.sender = get_u32(p + 4);
-  frame.seq = get_u32(p + 8);
-  frame.timestamp_ns = get_u64(p + 12);
+  frame.sender = get_u32(p + kSenderOffset);
+  frame.seq = get_u32(p + kSeqOffset);
+  frame.timestamp_ns = get_u64(p + kTimestampOffset);
   frame.token = get_u64(p + kTokenOffset);
 }
 

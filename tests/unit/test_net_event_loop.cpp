@@ -102,6 +102,41 @@ TEST_P(EventLoopTest, AnEarlierTimerAddedWhileWaitingIsHonouredAndNoneFiresEarly
   EXPECT_GE(fired_after, 8ms);
 }
 
+TEST_P(EventLoopTest, DeferredWorkRunsInOrderAlsoWhenItRunsANestedLoop) {
+  EventLoop loop = make();
+  std::vector<int> order;
+  loop.defer([&] {
+    order.push_back(1);
+    EXPECT_EQ(loop.depth(), 1);
+    // A nested loop inside deferred work: what it defers runs inside it, the outer batch's rest
+    // after it, and what the rest defers in the next pass.
+    loop.defer([&] {
+      order.push_back(2);
+      EXPECT_EQ(loop.depth(), 2);
+      loop.stop();
+    });
+    loop.run();
+    order.push_back(3);
+  });
+  loop.defer([&] {
+    order.push_back(4);
+    loop.defer([&] {
+      order.push_back(5);
+      loop.stop();
+    });
+  });
+  loop.run();
+  EXPECT_EQ(loop.depth(), 0);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4, 5}));
+  // The loop is still sound for another run: deferred work left over from nothing, none lost.
+  loop.defer([&] {
+    order.push_back(6);
+    loop.stop();
+  });
+  loop.run();
+  EXPECT_EQ(order.back(), 6);
+}
+
 TEST_P(EventLoopTest, DeliversReadinessAndAHandlerMayRemoveItself) {
   EventLoop loop = make();
   auto [a, b] = stream_pair();
@@ -344,6 +379,28 @@ TEST(Socket, ResolvesLiteralsOfBothFamiliesAndFormatsThem) {
   auto bad = resolve("no-such-host.invalid", 1, SOCK_STREAM, false);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("no-such-host.invalid"), std::string::npos);
+}
+
+TEST(Socket, AddressHashCoversEveryMeaningfulByte) {
+  // The hash reads eight bytes at a time: a difference in the last, partial word (an IPv6
+  // address's scope id, the tail of a sockaddr_in) must still change it.
+  auto v4 = resolve("127.0.0.1", 10000, SOCK_DGRAM, false);
+  auto v6 = resolve("::1", 10000, SOCK_DGRAM, false);
+  ASSERT_TRUE(v4.ok() && v6.ok());
+  const SocketAddressHash hash;
+  for (const SocketAddress& base : {v4->front(), v6->front()}) {
+    SocketAddress same = base;
+    EXPECT_EQ(hash(same), hash(base));
+    for (socklen_t i = 2; i < base.length; ++i) {  // past the family
+      SocketAddress other = base;
+      reinterpret_cast<unsigned char*>(&other.storage)[i] ^= 0x01;
+      EXPECT_NE(hash(other), hash(base)) << "byte " << i << " of " << base.length;
+    }
+    // Bytes past the length are not part of the address.
+    SocketAddress padded = base;
+    reinterpret_cast<unsigned char*>(&padded.storage)[base.length] ^= 0xFF;
+    EXPECT_EQ(hash(padded), hash(base));
+  }
 }
 
 TEST(Socket, ListeningOnPortZeroReadsTheEphemeralPortBack) {

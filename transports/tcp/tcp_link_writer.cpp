@@ -118,14 +118,18 @@ void TcpTransport::mark_dirty(TcpConnection& c) {
   flush_scheduled_ = true;
   defer_guarded([this] {
     flush_scheduled_ = false;
-    auto dirty = std::move(dirty_);
-    dirty_.clear();
-    for (const PeerId id : dirty) {
+    // Swapped, not moved out: both lists keep their capacity, so a ping-pong's flush allocates
+    // nothing. A link marked while these are written goes into the emptied dirty_ and a new flush.
+    std::vector<PeerId> nested;  // a flush run from inside this one's writes gets its own list
+    std::vector<PeerId>& batch = flushing_.empty() ? flushing_ : nested;
+    batch.swap(dirty_);
+    for (const PeerId id : batch) {
       auto it = conns_.find(id);
       if (it == conns_.end() || it->second->closed()) continue;
       it->second->set_dirty(false);
       on_writable(*it->second);
     }
+    batch.clear();
   });
 }
 

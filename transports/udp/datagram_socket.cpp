@@ -97,16 +97,19 @@ void DatagramSocket::allocate() {
     h.msg_iov = &rx_iovecs_[i];
     h.msg_iovlen = 1;
     h.msg_name = &rx_from_[i].storage;
+    h.msg_control = rx_control_.data() + i * kControlSpace;
   }
+  rx_touched_ = n;  // receive() sets the lengths the kernel overwrites
 }
 
 ReceiveOutcome DatagramSocket::receive() {
   if (!storage_) allocate();
   const size_t n = options_.batch;
-  for (size_t i = 0; i < n; ++i) {
+  // Only the headers the last receive handed over were overwritten (lengths, flags): resetting
+  // all of the batch's every time was the biggest cost of a one-datagram read.
+  for (size_t i = 0; i < rx_touched_; ++i) {
     msghdr& h = rx_headers_[i].msg_hdr;
     h.msg_namelen = sizeof(sockaddr_storage);
-    h.msg_control = rx_control_.data() + i * kControlSpace;
     h.msg_controllen = kControlSpace;
     h.msg_flags = 0;
   }
@@ -114,6 +117,8 @@ ReceiveOutcome DatagramSocket::receive() {
                       ? receive_through_loop(n)
                       : ::recvmmsg(fd_.get(), rx_headers_.data(), static_cast<unsigned>(n),
                                    MSG_DONTWAIT, nullptr);
+  // The header after the last filled one may have been offered to a read that failed.
+  rx_touched_ = std::min(n, static_cast<size_t>(std::max(got, 0)) + 1);
   if (got < 0) return ReceiveOutcome{{}, errno};
   // Kernel timestamps are CLOCK_REALTIME; shift them onto the monotonic clock of now_ns() so the
   // transport's timestamps share one scale.

@@ -134,6 +134,7 @@ class DatagramSocket final : public DatagramIo {
   // touches are never made resident, so a client idle on receive costs little memory.
   std::unique_ptr<uint8_t[]> storage_;
   std::vector<mmsghdr> rx_headers_;
+  size_t rx_touched_ = 0;  // headers of rx_headers_ the last receive may have written to
   std::vector<iovec> rx_iovecs_;
   std::vector<net::SocketAddress> rx_from_;  // one per slot: recvmmsg writes the source here
   std::vector<InboundDatagram> rx_;          // one per datagram after GRO buffers are split

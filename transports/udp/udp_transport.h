@@ -158,6 +158,7 @@ class UdpTransport final : public Transport {
   // Counts the frame just appended to the buffer bundle_for returned.
   void bundled(Link& link, bool is_message);
   size_t bundle_limit(const net::SocketAddress* to) const;
+  bool end_bundle(OpenBundle& b);  // records the open bundle as full; false if it was empty
   // Closes the bundle being filled; a chain as long as one offload send may be goes out at once.
   void close_bundle(OpenBundle& b);
   // Queues b's chain (a lone frame as itself); b's bytes must stay put until send_queued().
@@ -257,6 +258,7 @@ class UdpTransport final : public Transport {
   std::vector<Pending> pending_;
   std::vector<std::string> slots_;
   bool flush_scheduled_ = false;
+  int receiving_depth_ = -1;  // the loop depth on_readable runs at; -1 outside it
   std::vector<udp::OutboundDatagram> out_;
   std::vector<Link*> out_links_;
   std::vector<uint32_t> out_messages_;

@@ -87,11 +87,16 @@ void UdpTransport::bundled(Link& link, bool is_message) {
           .count());
 }
 
-void UdpTransport::close_bundle(OpenBundle& b) {
-  if (b.frames == 0) return;
+bool UdpTransport::end_bundle(OpenBundle& b) {
+  if (b.frames == 0) return false;
   b.full.push_back(OpenBundle::Full{static_cast<uint32_t>(b.bytes.size() - b.start), b.frames,
                                     b.messages, b.stamp_ns});
   ++full_bundles_;
+  return true;
+}
+
+void UdpTransport::close_bundle(OpenBundle& b) {
+  if (!end_bundle(b)) return;
   // The next bundle starts one stride on; the gap is zeros, ready to pad this one.
   b.start += b.limit;
   b.bytes.resize(b.start, '\0');
@@ -103,7 +108,9 @@ void UdpTransport::close_bundle(OpenBundle& b) {
 }
 
 void UdpTransport::queue_chain(OpenBundle& b) {
-  close_bundle(b);
+  // The chain's last bundle: nothing follows it before reset_chain(), so it needs no stride of
+  // padding after it (zeroing one was a one-message reply's largest single cost).
+  end_bundle(b);
   if (b.full.empty()) return;
   // Every bundle but the last is padded to the longest: a run of equal segments to one peer is
   // what the kernel sends as one (UDP_SEGMENT), and the last of a run may be shorter.

@@ -30,6 +30,17 @@ constexpr size_t kStrangerWorkPerWakeup = 256;
 }  // namespace
 
 void UdpTransport::on_readable() {
+  // What this turn's callbacks send is flushed at its end (flush_pending below), so until then
+  // schedule_flush() need not defer a flush of its own: a ping-pong's reply leaves without one
+  // allocation or deferred call. Any early return hands the duty back to schedule_flush().
+  struct Receiving {
+    UdpTransport& t;
+    ~Receiving() {
+      t.receiving_depth_ = -1;
+      if (!t.pending_.empty() || t.open_count_ > 0) t.schedule_flush();
+    }
+  } receiving{*this};
+  receiving_depth_ = loop_.depth();
   // Strangers get a bounded share of each wakeup: a flood of forged sources then costs the
   // members some reading, never their answers, the timers or the signals.
   stranger_work_ = 0;

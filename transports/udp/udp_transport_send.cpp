@@ -52,6 +52,8 @@ void UdpTransport::commit_slot(PeerId peer, const net::SocketAddress* to, uint32
 }
 
 void UdpTransport::schedule_flush() {
+  // Inside on_readable (not a loop nested in one of its callbacks): it flushes before it returns.
+  if (receiving_depth_ == loop_.depth()) return;
   if (!flush_scheduled_) {
     flush_scheduled_ = true;
     defer_guarded([this] {
