@@ -106,8 +106,17 @@ void EventLoop::cancel(TimerId id) {
   timers_.erase(id);
 }
 
-void EventLoop::defer(std::function<void()> fn) {
-  deferred_.push_back(std::move(fn));
+void EventLoop::defer_for(const void* owner, std::function<void()> fn) {
+  deferred_.push_back(Deferred{owner, std::move(fn)});
+}
+
+void EventLoop::forget(const void* owner) {
+  // Marked, not erased: one of them may be the function running right now.
+  for (Deferred& d : deferred_)
+    if (d.owner == owner) d.forgotten = true;
+  for (std::vector<Deferred>* batch : walking_)
+    for (Deferred& d : *batch)
+      if (d.owner == owner) d.forgotten = true;
 }
 
 void EventLoop::on_signals(std::function<void(int)> fn) {
@@ -167,26 +176,24 @@ void EventLoop::run_timers() {
 
 void EventLoop::run_deferred() {
   while (!deferred_.empty()) {
-    if (in_deferred_) {
-      // A deferred function running a nested loop: the outer batch is still being walked.
-      auto batch = std::move(deferred_);
-      deferred_.clear();
-      for (auto& fn : batch) fn();
-      continue;
-    }
-    // Swapped, not moved out: both vectors keep their capacity, so a loop that defers a flush
-    // every turn (a ping-pong) allocates nothing for it. Work deferred by this batch goes into
-    // the emptied one and runs in the next pass.
-    running_deferred_.swap(deferred_);
-    struct Walking {  // left empty and not walking however the batch ends (a throw included)
+    // Swapped, not moved out: both lists keep their capacity, so a loop that defers a flush every
+    // turn (a ping-pong) allocates nothing for it. Work deferred by this batch goes into the
+    // emptied list and runs in the next pass. A batch run by a loop nested in deferred work gets
+    // a list of its own, since the outer batch is still being walked.
+    std::vector<Deferred> nested;
+    std::vector<Deferred>& batch = walking_.empty() ? running_deferred_ : nested;
+    batch.swap(deferred_);
+    walking_.push_back(&batch);
+    struct Walked {  // however the batch ends, a throw included
       EventLoop& loop;
-      ~Walking() {
-        loop.in_deferred_ = false;
-        loop.running_deferred_.clear();
+      std::vector<Deferred>& batch;
+      ~Walked() {
+        loop.walking_.pop_back();
+        batch.clear();
       }
-    } walking{*this};
-    in_deferred_ = true;
-    for (auto& fn : running_deferred_) fn();
+    } walked{*this, batch};
+    for (Deferred& d : batch)
+      if (!d.forgotten) d.fn();
   }
 }
 

@@ -60,7 +60,12 @@ class EventLoop {
   TimerId run_every(Duration period, std::function<void()> fn);
   void cancel(TimerId id);
   // Runs `fn` after the current batch of events: the safe place to destroy what a handler owns.
-  void defer(std::function<void()> fn);
+  void defer(std::function<void()> fn) { defer_for(nullptr, std::move(fn)); }
+  // The same, for work of an `owner` that may be destroyed before it runs: forget(owner), from its
+  // destructor, drops everything it still has queued. A callable that captures only `this` then
+  // needs no guard object, so deferring it allocates nothing (a flush per loop turn does this).
+  void defer_for(const void* owner, std::function<void()> fn);
+  void forget(const void* owner);
 
   // Delivers SIGINT/SIGTERM through the loop (signalfd) instead of an async handler.
   void on_signals(std::function<void(int signo)> fn);
@@ -98,9 +103,14 @@ class EventLoop {
   std::multimap<std::chrono::steady_clock::time_point, TimerId> timer_queue_;
   std::unordered_map<TimerId, Timer> timers_;
   TimerId next_timer_ = 1;
-  std::vector<std::function<void()>> deferred_;
-  std::vector<std::function<void()>> running_deferred_;  // the batch run_deferred() is running
-  bool in_deferred_ = false;                             // running_deferred_ is being walked
+  struct Deferred {
+    const void* owner;
+    std::function<void()> fn;
+    bool forgotten = false;
+  };
+  std::vector<Deferred> deferred_;
+  std::vector<Deferred> running_deferred_;       // the batch run_deferred() is running
+  std::vector<std::vector<Deferred>*> walking_;  // batches being run, innermost last
   int depth_ = 0;
   std::function<void(int)> signal_handler_;
   bool running_ = false;

@@ -137,6 +137,27 @@ TEST_P(EventLoopTest, DeferredWorkRunsInOrderAlsoWhenItRunsANestedLoop) {
   EXPECT_EQ(order.back(), 6);
 }
 
+TEST_P(EventLoopTest, DeferredWorkOfAForgottenOwnerNeverRuns) {
+  EventLoop loop = make();
+  int a = 0, b = 0, c = 0;  // stand-ins for three owners; only their addresses matter
+  std::vector<int> ran;
+  loop.defer_for(&a, [&] { ran.push_back(1); });
+  loop.defer_for(&b, [&] {
+    ran.push_back(2);
+    loop.forget(&a);  // too late for 1, in time for 3 (later in this same batch)...
+    loop.defer_for(&a, [&] { ran.push_back(5); });  // ...and what is deferred after it still runs
+  });
+  loop.defer_for(&a, [&] { ran.push_back(3); });
+  loop.defer([&] {
+    ran.push_back(4);
+    loop.defer([&] { loop.stop(); });
+  });
+  loop.defer_for(&c, [&] { ran.push_back(6); });
+  loop.forget(&c);  // before the loop ran at all
+  loop.run();
+  EXPECT_EQ(ran, (std::vector<int>{1, 2, 4, 5}));
+}
+
 TEST_P(EventLoopTest, DeliversReadinessAndAHandlerMayRemoveItself) {
   EventLoop loop = make();
   auto [a, b] = stream_pair();

@@ -636,6 +636,23 @@ TEST_F(UdpTransportTest, CallbacksMayCloseAndSendReentrantly) {
   EXPECT_EQ(b.rec.texts(), std::vector<std::string>({"one"}));
 }
 
+// A send schedules a flush on the loop for the end of the turn; a transport destroyed before that
+// must take it back (the flush holds only `this`). ASan makes a leftover one fail loudly.
+TEST_F(UdpTransportTest, DestroyedBeforeItsFlushLeavesNothingQueuedOnTheLoop) {
+  start_server(server_config());
+  Client& a = join_client("a");
+  ASSERT_TRUE(server_->send(server_id_of("a"), Message::chat("never sent")).ok());
+  server_.reset();
+  bool stopped = false;
+  loop_.defer([&] {
+    stopped = true;
+    loop_.stop();
+  });
+  loop_.run();  // the turn the flush was queued for
+  EXPECT_TRUE(stopped);
+  EXPECT_TRUE(a.rec.messages.empty());
+}
+
 TEST_F(UdpTransportTest, ShutdownSaysLeaveAndCallsDoneOnce) {
   start_server(server_config());
   Client& a = join_client("a");

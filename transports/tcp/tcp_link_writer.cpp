@@ -116,7 +116,8 @@ void TcpTransport::mark_dirty(TcpConnection& c) {
   }
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
-  defer_guarded([this] {
+  // Owned by `this` (forgotten in the destructor) rather than guarded: no allocation per turn.
+  loop_.defer_for(this, [this] {
     flush_scheduled_ = false;
     // Swapped, not moved out: both lists keep their capacity, so a ping-pong's flush allocates
     // nothing. A link marked while these are written goes into the emptied dirty_ and a new flush.

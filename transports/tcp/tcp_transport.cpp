@@ -28,6 +28,7 @@ TcpTransport::~TcpTransport() {
   if (accept_pause_timer_ != 0) loop_.cancel(accept_pause_timer_);
   if (client_deadline_ != 0) loop_.cancel(client_deadline_);
   if (shutdown_timer_ != 0) loop_.cancel(shutdown_timer_);
+  loop_.forget(this);
 }
 
 Result<void> TcpTransport::start(TransportCallbacks callbacks) {

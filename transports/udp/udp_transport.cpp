@@ -31,6 +31,7 @@ UdpTransport::UdpTransport(net::EventLoop& loop, TransportConfig config)
 UdpTransport::~UdpTransport() {
   stop_timers();
   if (io_) io_->unwatch();
+  loop_.forget(this);
 }
 
 std::unique_ptr<udp::DatagramIo> UdpTransport::wrap(net::Fd fd, size_t batch) {

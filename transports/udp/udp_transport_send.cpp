@@ -56,7 +56,8 @@ void UdpTransport::schedule_flush() {
   if (receiving_depth_ == loop_.depth()) return;
   if (!flush_scheduled_) {
     flush_scheduled_ = true;
-    defer_guarded([this] {
+    // Owned by `this` (forgotten in the destructor) rather than guarded: no allocation.
+    loop_.defer_for(this, [this] {
       flush_scheduled_ = false;
       flush_pending();
     });
