@@ -71,13 +71,14 @@ void EventLoop::add(int fd, uint32_t events, IoHandler handler) {
   if (const int err = poller_->add(fd, events, (gen << 32) | static_cast<uint32_t>(fd)); err != 0)
     throw std::runtime_error(std::string("watching fd ") + std::to_string(fd) + ": " +
                              strerror(err));
+  if (static_cast<size_t>(fd) >= watches_.size()) watches_.resize(static_cast<size_t>(fd) + 1);
   watches_[fd] = Watch{gen, std::make_shared<IoHandler>(std::move(handler))};
 }
 
 void EventLoop::modify(int fd, uint32_t events) {
-  auto it = watches_.find(fd);
-  if (it == watches_.end()) return;
-  poller_->modify(fd, events, (it->second.generation << 32) | static_cast<uint32_t>(fd));
+  const Watch* w = watch_of(fd);
+  if (!w) return;
+  poller_->modify(fd, events, (w->generation << 32) | static_cast<uint32_t>(fd));
 }
 
 bool EventLoop::has_unread(int fd) const {
@@ -85,7 +86,10 @@ bool EventLoop::has_unread(int fd) const {
 }
 
 void EventLoop::remove(int fd) {
-  if (watches_.erase(fd) > 0) poller_->remove(fd);
+  if (watch_of(fd)) {
+    watches_[fd] = Watch{};
+    poller_->remove(fd);
+  }
 }
 
 TimerId EventLoop::run_after(Duration delay, std::function<void()> fn) {
@@ -221,9 +225,9 @@ void EventLoop::run() {
       }
       const int fd = static_cast<int>(event.tag & 0xFFFFFFFF);
       const uint64_t gen = event.tag >> 32;
-      auto it = watches_.find(fd);
-      if (it == watches_.end() || it->second.generation != gen) continue;
-      auto handler = it->second.handler;  // keeps the handler alive if it removes itself
+      const Watch* w = watch_of(fd);
+      if (!w || w->generation != gen) continue;
+      auto handler = w->handler;  // keeps the handler alive if it removes itself
       (*handler)(event.events);
     }
     run_timers();

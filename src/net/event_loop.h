@@ -79,7 +79,7 @@ class EventLoop {
 
  private:
   struct Watch {
-    uint64_t generation;
+    uint64_t generation = 0;
     std::shared_ptr<IoHandler> handler;
   };
   struct Timer {
@@ -98,7 +98,13 @@ class EventLoop {
   // (measured on the rtt hot path), and a deadline is met to the nanosecond, not rounded up to ms.
   Fd timer_fd_;
   std::chrono::steady_clock::time_point armed_for_ = std::chrono::steady_clock::time_point::max();
-  std::unordered_map<int, Watch> watches_;
+  // By fd number: fds are small and dense, and every event looks its watch up (no hashing).
+  std::vector<Watch> watches_;
+  const Watch* watch_of(int fd) const {
+    return fd >= 0 && static_cast<size_t>(fd) < watches_.size() && watches_[fd].handler
+               ? &watches_[fd]
+               : nullptr;
+  }
   uint64_t next_generation_ = 1;
   std::multimap<std::chrono::steady_clock::time_point, TimerId> timer_queue_;
   std::unordered_map<TimerId, Timer> timers_;

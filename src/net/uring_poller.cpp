@@ -61,6 +61,32 @@ struct Slot {
   std::unique_ptr<Ahead> ahead;
 };
 
+// Slots by fd number. Fds are small and dense, so a vector indexed by them finds a slot without
+// hashing, which a round trip does several times. Map-like on purpose: find() gives an entry whose
+// `second` is the slot, or end().
+class SlotTable {
+ public:
+  struct Entry {
+    Slot second;
+    bool used = false;
+  };
+  Entry* find(int fd) {
+    return fd >= 0 && static_cast<size_t>(fd) < v_.size() && v_[fd].used ? &v_[fd] : nullptr;
+  }
+  const Entry* find(int fd) const { return const_cast<SlotTable*>(this)->find(fd); }
+  Entry* end() const { return nullptr; }
+  bool count(int fd) const { return find(fd) != nullptr; }
+  Slot& operator[](int fd) {
+    if (static_cast<size_t>(fd) >= v_.size()) v_.resize(static_cast<size_t>(fd) + 1);
+    v_[fd].used = true;
+    return v_[fd].second;
+  }
+  void erase(Entry* e) { *e = Entry{}; }
+
+ private:
+  std::vector<Entry> v_;
+};
+
 class UringPoller final : public Poller {
  public:
   UringPoller() : ok_(setup_ring(ring_)) {}
@@ -72,6 +98,7 @@ class UringPoller final : public Poller {
   IoBackend backend() const override { return IoBackend::kUring; }
 
   int add(int fd, uint32_t events, uint64_t tag) override {
+    if (fd < 0) return EBADF;
     if (slots_.count(fd)) return EEXIST;
     Slot& s = slots_[fd];
     s.tag = tag;
@@ -369,7 +396,7 @@ class UringPoller final : public Poller {
   }
 
   io_uring ring_;
-  std::unordered_map<int, Slot> slots_;
+  SlotTable slots_;
   std::vector<int> dirty_;
   std::vector<int> redeliver_;
   std::vector<int> stashed_;  // fds that were handed a completed read, perhaps not yet taken

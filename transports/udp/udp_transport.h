@@ -123,7 +123,8 @@ class UdpTransport final : public Transport {
   std::unique_ptr<udp::DatagramIo> wrap(net::Fd fd, size_t batch);
 
   void on_readable();
-  void handle_server_datagram(const udp::InboundDatagram& d);
+  // `member`: the sender's entry (members_.find(d.from)), null for a stranger.
+  void handle_server_datagram(const udp::InboundDatagram& d, udp::Member* member);
   void handle_stranger(const udp::InboundDatagram& d);
   void handle_text_stranger(const udp::InboundDatagram& d);
   void note_malformed(const udp::InboundDatagram& d, std::string_view why);
@@ -137,7 +138,8 @@ class UdpTransport final : public Transport {
   // Checks a BUNDLE whole, then handles each frame in it as if it had come alone.
   void receive_bundle(const udp::InboundDatagram& d);
   void dispatch(const udp::InboundDatagram& d);
-  void count_datagram(const udp::InboundDatagram& d);
+  // Counts a datagram for its link; on a server returns the sender's entry (null: a stranger).
+  udp::Member* count_datagram(const udp::InboundDatagram& d);
 
   // Queues one frame (or text line) for `peer`; `to` is null on the client's connected socket.
   void queue_frame(PeerId peer, Link& link, const net::SocketAddress* to, wire::FrameType type,

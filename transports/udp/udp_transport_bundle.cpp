@@ -201,14 +201,16 @@ size_t UdpTransport::broadcast_bundled(const Message& message, PeerId except) {
   return queued;
 }
 
-void UdpTransport::count_datagram(const udp::InboundDatagram& d) {
+udp::Member* UdpTransport::count_datagram(const udp::InboundDatagram& d) {
   Link* link = nullptr;
+  udp::Member* m = nullptr;
   if (config_.side == Side::kClient) {
     link = client_state_ == ClientState::kJoined ? &server_link_ : nullptr;
-  } else if (const udp::Member* m = members_.find(d.from)) {
+  } else if ((m = members_.find(d.from))) {
     link = find_link(m->id);
   }
   if (link) ++link->stats.datagrams_received;
+  return m;
 }
 
 void UdpTransport::receive_bundle(const udp::InboundDatagram& d) {

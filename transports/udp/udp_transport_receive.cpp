@@ -64,11 +64,13 @@ void UdpTransport::on_readable() {
     }
     for (const udp::InboundDatagram& d : r.datagrams) {
       if (stopped_) return;
-      count_datagram(d);
+      udp::Member* sender = count_datagram(d);  // one lookup serves the count and the frame
       if (!d.truncated && wire::looks_like_bundle(d.bytes))
         receive_bundle(d);  // each frame in it goes through dispatch() on its own
+      else if (config_.side == Side::kServer)
+        handle_server_datagram(d, sender);
       else
-        dispatch(d);
+        handle_client_datagram(d);
     }
     // A short read means the socket is drained. Count kernel buffers, not datagrams: a coalesced
     // (GRO) buffer holds many. Layers that do not report buffers are judged by datagrams.
@@ -95,13 +97,12 @@ void UdpTransport::note_malformed(const udp::InboundDatagram& d, std::string_vie
 
 void UdpTransport::dispatch(const udp::InboundDatagram& d) {
   if (config_.side == Side::kServer)
-    handle_server_datagram(d);
+    handle_server_datagram(d, members_.find(d.from));  // a frame before may have changed it
   else
     handle_client_datagram(d);
 }
 
-void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d) {
-  udp::Member* member = members_.find(d.from);
+void UdpTransport::handle_server_datagram(const udp::InboundDatagram& d, udp::Member* member) {
   if (d.truncated) return note_malformed(d, fmt::format("longer than {} bytes", d.bytes.size()));
   if (!member) return handle_stranger(d);
   if (member->text) {
