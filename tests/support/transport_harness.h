@@ -26,6 +26,18 @@ inline bool run_until(net::EventLoop& loop, const std::function<bool()>& done,
   return done();
 }
 
+// Runs `loop` for one turn: what is already deferred on it runs, then it stops. Returns whether it
+// got that far (work deferred before this call runs first, in order).
+inline bool run_one_turn(net::EventLoop& loop) {
+  bool stopped = false;
+  loop.defer([&] {
+    stopped = true;
+    loop.stop();
+  });
+  loop.run();
+  return stopped;
+}
+
 // A server on 127.0.0.1 with an ephemeral port (read it back from local_address()).
 inline TransportConfig loopback_server_config() {
   TransportConfig c;

@@ -782,13 +782,7 @@ TEST_F(TcpTransportTest, DestroyedBeforeItsFlushLeavesNothingQueuedOnTheLoop) {
   ASSERT_NE(id, kNoPeer);
   ASSERT_TRUE(server_->send(id, Message::chat("never sent")).ok());
   server_.reset();
-  bool stopped = false;
-  loop_.defer([&] {
-    stopped = true;
-    loop_.stop();
-  });
-  loop_.run();  // the turn the flush was queued for
-  EXPECT_TRUE(stopped);
+  EXPECT_TRUE(testing::run_one_turn(loop_));  // the turn the flush was queued for
   EXPECT_TRUE(c.events.messages.empty());
 }
 

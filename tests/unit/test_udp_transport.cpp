@@ -643,13 +643,7 @@ TEST_F(UdpTransportTest, DestroyedBeforeItsFlushLeavesNothingQueuedOnTheLoop) {
   Client& a = join_client("a");
   ASSERT_TRUE(server_->send(server_id_of("a"), Message::chat("never sent")).ok());
   server_.reset();
-  bool stopped = false;
-  loop_.defer([&] {
-    stopped = true;
-    loop_.stop();
-  });
-  loop_.run();  // the turn the flush was queued for
-  EXPECT_TRUE(stopped);
+  EXPECT_TRUE(testing::run_one_turn(loop_));  // the turn the flush was queued for
   EXPECT_TRUE(a.rec.messages.empty());
 }
 
