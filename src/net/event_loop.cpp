@@ -142,7 +142,7 @@ int EventLoop::prepare_wait() {
   // Cancelled entries are dropped here, lazily: their ids are gone from timers_.
   while (!timer_queue_.empty() && !timers_.count(timer_queue_.begin()->second))
     timer_queue_.erase(timer_queue_.begin());
-  if (!deferred_.empty()) return 0;
+  if (!deferred_.empty() || spinning_) return 0;
   if (timer_queue_.empty()) return -1;  // a timerfd armed for a cancelled timer wakes us once
   const auto when = timer_queue_.begin()->first;
   if (when <= Clock::now()) return 0;

@@ -70,6 +70,10 @@ class EventLoop {
   // Delivers SIGINT/SIGTERM through the loop (signalfd) instead of an async handler.
   void on_signals(std::function<void(int signo)> fn);
 
+  // Spinning: every wait returns at once instead of sleeping (`chat bench rtt --busy-poll`, like
+  // sockperf's spinning client). Timers and deferred work run as usual between the passes.
+  void set_spinning(bool spin) { spinning_ = spin; }
+
   void run();  // until stop()
   void stop() { running_ = false; }
   bool running() const { return running_; }
@@ -118,6 +122,7 @@ class EventLoop {
   std::vector<Deferred> running_deferred_;       // the batch run_deferred() is running
   std::vector<std::vector<Deferred>*> walking_;  // batches being run, innermost last
   int depth_ = 0;
+  bool spinning_ = false;
   std::function<void(int)> signal_handler_;
   bool running_ = false;
 };

@@ -68,6 +68,27 @@ TEST_P(BenchE2e, RttCount200WritesAValidDocument) {
   std::filesystem::remove_all(dir);
 }
 
+// The spinning client (no sleep between polls) must measure as the sleeping one does: every round
+// trip accounted for, and the run says it spun.
+TEST_P(BenchE2e, RttBusyPollCountsEveryRoundTrip) {
+  const std::string transport = GetParam();
+  const auto dir = unique_temp("chat_bench_spin_" + transport);
+  std::filesystem::remove_all(dir);
+  ChildProcess bench({CHAT_BINARY, "bench", "rtt", "--busy-poll", "--count", "200", "--warmup",
+                      "20", "-t", transport, "-s", "64", "-o", dir.string()});
+  const auto code = bench.wait_exit(60s);
+  ASSERT_TRUE(code.has_value()) << "bench rtt --busy-poll did not finish within 60 s";
+  EXPECT_EQ(*code, 0);
+  auto doc = load_document(dir / "results.json");
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  ASSERT_EQ(doc->runs.size(), 1u);
+  const auto& run = doc->runs[0];
+  EXPECT_TRUE(run.params.value("busy_poll", false));
+  EXPECT_EQ(run.metrics.value("samples", uint64_t{0}) + run.metrics.value("lost", uint64_t{0}),
+            200u);
+  std::filesystem::remove_all(dir);
+}
+
 std::vector<std::string> wires() {
   std::vector<std::string> out;
   for (auto name : transport_names()) out.emplace_back(name);

@@ -158,6 +158,32 @@ TEST_P(EventLoopTest, DeferredWorkOfAForgottenOwnerNeverRuns) {
   EXPECT_EQ(ran, (std::vector<int>{1, 2, 4, 5}));
 }
 
+TEST_P(EventLoopTest, ASpinningLoopStillDeliversReadinessAndTimersInOrder) {
+  EventLoop loop = make();
+  loop.set_spinning(true);
+  auto [a, b] = stream_pair();
+  std::vector<std::string> seen;
+  loop.add(a.get(), EPOLLIN, [&, fd = a.get()](uint32_t) {
+    char c = 0;
+    while (::read(fd, &c, 1) == 1) seen.push_back(std::string("read ") + c);
+  });
+  loop.run_after(2ms, [&, fd = b.get()] {
+    seen.push_back("timer");
+    ASSERT_EQ(::write(fd, "x", 1), 1);
+  });
+  loop.run_after(20ms, [&] {
+    seen.push_back("stop");
+    loop.stop();
+  });
+  loop.run();
+  EXPECT_EQ(seen, (std::vector<std::string>{"timer", "read x", "stop"}));
+  loop.remove(a.get());
+  // Spinning off: the loop sleeps until its next timer again.
+  loop.set_spinning(false);
+  loop.run_after(1ms, [&] { loop.stop(); });
+  loop.run();
+}
+
 TEST_P(EventLoopTest, DeliversReadinessAndAHandlerMayRemoveItself) {
   EventLoop loop = make();
   auto [a, b] = stream_pair();
