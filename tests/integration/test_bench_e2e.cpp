@@ -27,16 +27,24 @@ using namespace std::chrono_literals;
 
 class BenchE2e : public ::testing::TestWithParam<std::string> {};
 
+// Runs `chat bench ARGS -o DIR` (a fresh DIR) to its end, at most 60 s, and loads what it wrote.
+Result<ResultsDocument> run_bench(std::vector<std::string> args, const std::filesystem::path& dir) {
+  std::filesystem::remove_all(dir);
+  args.insert(args.begin(), {CHAT_BINARY, "bench"});
+  args.insert(args.end(), {"-o", dir.string()});
+  const std::string what = args[2];
+  ChildProcess bench(args);
+  const auto code = bench.wait_exit(60s);
+  if (!code) return make_error("bench " + what + " did not finish within 60 s");
+  if (*code != 0) return make_error("bench " + what + " exited with " + std::to_string(*code));
+  return load_document(dir / "results.json");
+}
+
 TEST_P(BenchE2e, RttCount200WritesAValidDocument) {
   const std::string transport = GetParam();
   const auto dir = unique_temp("chat_bench_e2e_" + transport);
-  std::filesystem::remove_all(dir);
-  ChildProcess bench({CHAT_BINARY, "bench", "rtt", "--count", "200", "--warmup", "20", "-t",
-                      transport, "-s", "64,1024", "-o", dir.string()});
-  const auto code = bench.wait_exit(60s);
-  ASSERT_TRUE(code.has_value()) << "bench rtt did not finish within 60 s";
-  EXPECT_EQ(*code, 0);
-  auto doc = load_document(dir / "results.json");
+  auto doc =
+      run_bench({"rtt", "--count", "200", "--warmup", "20", "-t", transport, "-s", "64,1024"}, dir);
   ASSERT_TRUE(doc.ok()) << doc.error().message;
   EXPECT_EQ(doc->schema_version, kSchemaVersion);
   EXPECT_FALSE(doc->machine.kernel.empty());
@@ -52,9 +60,10 @@ TEST_P(BenchE2e, RttCount200WritesAValidDocument) {
     EXPECT_LE(run.metrics.value("p50_us", 0.0), run.metrics.value("p99_us", 0.0));
     // Unless told, a latency run waits with io_uring where the kernel allows it, and records
     // what it really used.
-    if (std::getenv("CHAT_IO_BACKEND") == nullptr)
+    if (std::getenv("CHAT_IO_BACKEND") == nullptr) {
       EXPECT_EQ(run.params.value("io_backend", std::string()),
                 net::io_uring_available() ? "uring" : "epoll");
+    }
   }
   EXPECT_TRUE(std::filesystem::exists(dir / "results.csv"));
 
@@ -73,13 +82,8 @@ TEST_P(BenchE2e, RttCount200WritesAValidDocument) {
 TEST_P(BenchE2e, RttBusyPollCountsEveryRoundTrip) {
   const std::string transport = GetParam();
   const auto dir = unique_temp("chat_bench_spin_" + transport);
-  std::filesystem::remove_all(dir);
-  ChildProcess bench({CHAT_BINARY, "bench", "rtt", "--busy-poll", "--count", "200", "--warmup",
-                      "20", "-t", transport, "-s", "64", "-o", dir.string()});
-  const auto code = bench.wait_exit(60s);
-  ASSERT_TRUE(code.has_value()) << "bench rtt --busy-poll did not finish within 60 s";
-  EXPECT_EQ(*code, 0);
-  auto doc = load_document(dir / "results.json");
+  auto doc = run_bench(
+      {"rtt", "--busy-poll", "--count", "200", "--warmup", "20", "-t", transport, "-s", "64"}, dir);
   ASSERT_TRUE(doc.ok()) << doc.error().message;
   ASSERT_EQ(doc->runs.size(), 1u);
   const auto& run = doc->runs[0];
@@ -98,13 +102,7 @@ std::vector<std::string> wires() {
 TEST_P(BenchE2e, FanoutBroadcastAccountsForEveryDelivery) {
   const std::string transport = GetParam();
   const auto dir = unique_temp("chat_bench_fanout_" + transport);
-  std::filesystem::remove_all(dir);
-  ChildProcess bench({CHAT_BINARY, "bench", "fanout", "--broadcast", "-c", "200", "-m", "3", "-t",
-                      transport, "-o", dir.string()});
-  const auto code = bench.wait_exit(60s);
-  ASSERT_TRUE(code.has_value()) << "bench fanout did not finish within 60 s";
-  EXPECT_EQ(*code, 0);
-  auto doc = load_document(dir / "results.json");
+  auto doc = run_bench({"fanout", "--broadcast", "-c", "200", "-m", "3", "-t", transport}, dir);
   ASSERT_TRUE(doc.ok()) << doc.error().message;
   ASSERT_EQ(doc->runs.size(), 1u);
   const auto& m = doc->runs[0].metrics;
