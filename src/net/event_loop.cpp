@@ -180,12 +180,11 @@ void EventLoop::run_timers() {
 
 void EventLoop::run_deferred() {
   while (!deferred_.empty()) {
-    // Swapped, not moved out: both lists keep their capacity, so a loop that defers a flush every
-    // turn (a ping-pong) allocates nothing for it. Work deferred by this batch goes into the
-    // emptied list and runs in the next pass. A batch run by a loop nested in deferred work gets
-    // a list of its own, since the outer batch is still being walked.
-    std::vector<Deferred> nested;
-    std::vector<Deferred>& batch = walking_.empty() ? running_deferred_ : nested;
+    // The batch runs from the spare list swapped with deferred_, so both keep their capacity and
+    // a loop that defers a flush every turn allocates nothing for it. The spare is taken out while
+    // in use: a loop nested in deferred work finds none and makes its own. What this batch defers
+    // goes into the emptied deferred_ and runs in the next pass.
+    std::vector<Deferred> batch = std::move(spare_deferred_);
     batch.swap(deferred_);
     walking_.push_back(&batch);
     struct Walked {  // however the batch ends, a throw included
@@ -194,6 +193,7 @@ void EventLoop::run_deferred() {
       ~Walked() {
         loop.walking_.pop_back();
         batch.clear();
+        loop.spare_deferred_ = std::move(batch);
       }
     } walked{*this, batch};
     for (Deferred& d : batch)

@@ -119,7 +119,7 @@ class EventLoop {
     bool forgotten = false;
   };
   std::vector<Deferred> deferred_;
-  std::vector<Deferred> running_deferred_;       // the batch run_deferred() is running
+  std::vector<Deferred> spare_deferred_;         // deferred_'s swap partner (see run_deferred)
   std::vector<std::vector<Deferred>*> walking_;  // batches being run, innermost last
   int depth_ = 0;
   bool spinning_ = false;

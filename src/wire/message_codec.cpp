@@ -63,23 +63,20 @@ Result<Message> frame_to_message(const Frame& f) {
 Result<Message> frame_to_message(const Frame& header, std::string_view payload) {
   // The strings are constructed in place (not assigned into empty ones, which takes the general
   // replace path): this runs once per message received, on every wire.
-  Result<Message> out = [&]() -> Result<Message> {
-    if (header.type == FrameType::kNotice)
-      return Message{MessageKind::kNotice, {}, std::string(payload)};
-    if (header.type != FrameType::kData)
-      return make_error(fmt::format("{} frame carries no message", frame_type_name(header.type)));
-    if (payload.empty()) return make_error("DATA frame without its name-length byte");
-    const size_t name_len = static_cast<uint8_t>(payload[0]);
-    if (name_len > kMaxNameLength || 1 + name_len > payload.size())
-      return make_error(fmt::format("DATA frame name length {} does not fit", name_len));
-    return Message{MessageKind::kChat, std::string(payload.substr(1, name_len)),
-                   std::string(payload.substr(1 + name_len))};
-  }();
-  if (out) {
-    out->seq = header.seq;
-    out->sent_ns = header.timestamp_ns;
-  }
-  return out;
+  auto made = [&](MessageKind kind, std::string_view from, std::string_view text) {
+    Message m{kind, std::string(from), std::string(text)};
+    m.seq = header.seq;
+    m.sent_ns = header.timestamp_ns;
+    return m;
+  };
+  if (header.type == FrameType::kNotice) return made(MessageKind::kNotice, {}, payload);
+  if (header.type != FrameType::kData)
+    return make_error(fmt::format("{} frame carries no message", frame_type_name(header.type)));
+  if (payload.empty()) return make_error("DATA frame without its name-length byte");
+  const size_t name_len = static_cast<uint8_t>(payload[0]);
+  if (name_len > kMaxNameLength || 1 + name_len > payload.size())
+    return make_error(fmt::format("DATA frame name length {} does not fit", name_len));
+  return made(MessageKind::kChat, payload.substr(1, name_len), payload.substr(1 + name_len));
 }
 
 std::string message_to_line(const Message& m) {

@@ -119,10 +119,10 @@ void TcpTransport::mark_dirty(TcpConnection& c) {
   // Owned by `this` (forgotten in the destructor) rather than guarded: no allocation per turn.
   loop_.defer_for(this, [this] {
     flush_scheduled_ = false;
-    // Swapped, not moved out: both lists keep their capacity, so a ping-pong's flush allocates
-    // nothing. A link marked while these are written goes into the emptied dirty_ and a new flush.
-    std::vector<PeerId> nested;  // a flush run from inside this one's writes gets its own list
-    std::vector<PeerId>& batch = flushing_.empty() ? flushing_ : nested;
+    // Swapped with the spare list, so both keep their capacity and a ping-pong's flush allocates
+    // nothing (the same idiom as EventLoop::run_deferred). A link marked while these are written
+    // goes into the emptied dirty_ and a new flush.
+    std::vector<PeerId> batch = std::move(spare_dirty_);
     batch.swap(dirty_);
     for (const PeerId id : batch) {
       auto it = conns_.find(id);
@@ -131,6 +131,7 @@ void TcpTransport::mark_dirty(TcpConnection& c) {
       on_writable(*it->second);
     }
     batch.clear();
+    spare_dirty_ = std::move(batch);
   });
 }
 

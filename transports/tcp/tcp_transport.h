@@ -186,8 +186,8 @@ class TcpTransport final : public Transport {
   net::TimerId shutdown_timer_ = 0;
 
   seam::AliveGuard guard_;
-  std::vector<PeerId> dirty_;     // links with output appended this loop turn, flushed at its end
-  std::vector<PeerId> flushing_;  // the dirty_ list a flush is working through
+  std::vector<PeerId> dirty_;  // links with output appended this loop turn, flushed at its end
+  std::vector<PeerId> spare_dirty_;  // dirty_'s swap partner (see mark_dirty)
   bool flush_scheduled_ = false;
 
   size_t over_mark_ = 0;        // up links whose queue is past the high-water mark

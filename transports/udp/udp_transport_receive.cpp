@@ -31,8 +31,9 @@ constexpr size_t kStrangerWorkPerWakeup = 256;
 
 void UdpTransport::on_readable() {
   // What this turn's callbacks send is flushed at its end (flush_pending below), so until then
-  // schedule_flush() need not defer a flush of its own: a ping-pong's reply leaves without one
-  // allocation or deferred call. Any early return hands the duty back to schedule_flush().
+  // schedule_flush() need not defer a flush of its own: a ping-pong's reply leaves without a
+  // deferred call (that, and the empty flush it ran, was ~170 instructions per round trip at each
+  // end, by callgrind). Any early return hands the duty back to schedule_flush().
   struct Receiving {
     UdpTransport& t;
     ~Receiving() {
