@@ -41,9 +41,9 @@ void register_rtt(CLI::App* bench, int& exit_code) {
   app->add_option_function<std::string>(
          "--io-backend",
          [o](const std::string& name) { net::parse_io_backend(name, o->io_backend); },
-         "what the client and the echo server wait with: epoll or uring (default: uring where "
-         "the kernel allows it, else epoll; or CHAT_IO_BACKEND)")
-      ->check(CLI::IsMember({"epoll", "uring"}));
+         "what the client and the echo server wait with: epoll, uring or blocking (default: "
+         "uring where the kernel allows it, else epoll; or CHAT_IO_BACKEND)")
+      ->check(CLI::IsMember({"epoll", "uring", "blocking"}));
   app->add_flag_callback(
       "--pin", [o] { o->placement = separate_cores(); },
       "client on one core, echo server on another (as compare does)");

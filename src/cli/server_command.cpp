@@ -242,9 +242,11 @@ void register_server(CLI::App& root, int& exit_code) {
       ->check(CLI::IsMember({"epoll", "threads", "select", "poll"}))
       ->capture_default_str();
   app->add_option("--io-backend", o->io_backend,
-                  "what the event loop waits with: epoll, or uring (io_uring: the wake-up brings "
-                  "the bytes; epoll where the kernel refuses it); CHAT_IO_BACKEND sets the default")
-      ->check(CLI::IsMember({"epoll", "uring"}))
+                  "what the event loop waits with: epoll; uring (io_uring: the wake-up brings "
+                  "the bytes; epoll where the kernel refuses it); or blocking (epoll, but while "
+                  "one socket is busy it sleeps in that socket's recvmsg, as sockperf does); "
+                  "CHAT_IO_BACKEND sets the default")
+      ->check(CLI::IsMember({"epoll", "uring", "blocking"}))
       ->capture_default_str();
   add_verbosity(*app);
   app->callback([o, app, &exit_code] {

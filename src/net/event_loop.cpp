@@ -28,6 +28,7 @@ constexpr uint64_t kTimerTag = 0;
 EventLoop::EventLoop(IoBackend backend)
     : timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
   if (backend == IoBackend::kUring) poller_ = make_uring_poller();
+  if (backend == IoBackend::kBlocking) poller_ = make_blocking_poller();
   if (!poller_) poller_ = make_epoll_poller();  // io_uring refused here: epoll serves the same
   // Construction failing means the process cannot work at all; this is the one throw.
   if (!timer_fd_.valid())
@@ -142,10 +143,13 @@ int EventLoop::prepare_wait() {
   // Cancelled entries are dropped here, lazily: their ids are gone from timers_.
   while (!timer_queue_.empty() && !timers_.count(timer_queue_.begin()->second))
     timer_queue_.erase(timer_queue_.begin());
+  quiet_ns_ = INT64_MAX;
   if (!deferred_.empty() || spinning_) return 0;
   if (timer_queue_.empty()) return -1;  // a timerfd armed for a cancelled timer wakes us once
   const auto when = timer_queue_.begin()->first;
-  if (when <= Clock::now()) return 0;
+  const auto now = Clock::now();
+  if (when <= now) return 0;
+  quiet_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(when - now).count();
   if (when != armed_for_) {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch());
     itimerspec spec{};
@@ -212,7 +216,8 @@ void EventLoop::run() {
   ready.reserve(64);
   while (running_) {
     ready.clear();
-    const int n = poller_->wait(ready, prepare_wait());
+    const int timeout_ms = prepare_wait();
+    const int n = poller_->wait(ready, timeout_ms, quiet_ns_);
     if (n < 0 && errno != EINTR)
       throw std::runtime_error(std::string(io_backend_name(backend())) +
                                " wait: " + strerror(errno));

@@ -121,6 +121,7 @@ class EventLoop {
   std::vector<Deferred> deferred_;
   std::vector<Deferred> spare_deferred_;         // deferred_'s swap partner (see run_deferred)
   std::vector<std::vector<Deferred>*> walking_;  // batches being run, innermost last
+  int64_t quiet_ns_ = INT64_MAX;  // until the earliest timer, as of the last prepare_wait()
   int depth_ = 0;
   bool spinning_ = false;
   std::function<void(int)> signal_handler_;

@@ -16,10 +16,13 @@ namespace chat::net {
 enum class IoBackend {
   kEpoll,  // epoll_wait, then one recv per readable socket
   kUring,  // io_uring: readiness and the read itself arrive together (see uring_poller.cpp)
+  // epoll, but while one socket is busy the loop sleeps in that socket's own recvmsg, as a
+  // blocking ping-pong program does (see epoll_poller.cpp)
+  kBlocking,
 };
 
 std::string_view io_backend_name(IoBackend backend);
-// "epoll" or "uring"; false for anything else.
+// "epoll", "uring" or "blocking"; false for anything else.
 bool parse_io_backend(std::string_view name, IoBackend& out);
 // Whether this kernel lets this process make an io_uring (it may be compiled out, disabled by
 // sysctl, or forbidden by a seccomp profile).
@@ -44,9 +47,10 @@ class Poller {
   virtual int add(int fd, uint32_t events, uint64_t tag) = 0;
   virtual int modify(int fd, uint32_t events, uint64_t tag) = 0;
   virtual void remove(int fd) = 0;
-  // Appends what is ready, waiting at most `timeout_ms` (-1: until something is). Returns -1 with
-  // errno on failure (EINTR included).
-  virtual int wait(std::vector<PollEvent>& out, int timeout_ms) = 0;
+  // Appends what is ready, waiting at most `timeout_ms` (-1: until something is). `quiet_ns` is how
+  // long the loop has no timer due (INT64_MAX: none at all), which a backend that sleeps somewhere
+  // other than in the poller must not overrun. Returns -1 with errno on failure (EINTR included).
+  virtual int wait(std::vector<PollEvent>& out, int timeout_ms, int64_t quiet_ns) = 0;
   // Asks that `fd` (a socket already added) be read ahead, up to `bytes` per read: see
   // EventLoop::read_ahead. Backends that cannot ignore it.
   virtual void read_ahead(int /*fd*/, size_t /*bytes*/) {}
@@ -57,6 +61,7 @@ class Poller {
 };
 
 std::unique_ptr<Poller> make_epoll_poller();
+std::unique_ptr<Poller> make_blocking_poller();
 // Null when io_uring cannot be used here; the caller falls back to epoll.
 std::unique_ptr<Poller> make_uring_poller();
 

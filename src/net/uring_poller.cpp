@@ -5,6 +5,7 @@
 // goes out with the next wait, so a ping-pong round costs one io_uring_enter and one send where
 // epoll costs epoll_wait, recv and send.
 #include "src/net/poller.h"
+#include "src/net/read_ahead.h"
 
 #ifdef CHAT_HAVE_LIBURING
 
@@ -22,7 +23,6 @@ namespace {
 constexpr unsigned kRingEntries = 256;
 
 bool setup_ring(io_uring& ring);
-constexpr size_t kControlBytes = 256;  // a timestamp and a GRO segment size, with room to spare
 
 enum Kind : uint64_t { kPoll = 1, kRecv = 2 };
 
@@ -34,22 +34,10 @@ uint64_t user_data(int fd, uint32_t id, Kind kind) {
 }
 
 // A receive kept in flight and, once it completed, what it read.
-struct Ahead {
-  explicit Ahead(size_t bytes) : data(new uint8_t[bytes]), capacity(bytes) {}
-  std::unique_ptr<uint8_t[]> data;
-  size_t capacity;
-  sockaddr_storage name{};
-  alignas(cmsghdr) uint8_t control[kControlBytes];
-  iovec iov{};
-  msghdr msg{};
-  bool stream = false;
-  uint32_t id = 0;       // of the request in flight
-  bool armed = false;    // a receive is in flight
-  bool stashed = false;  // a completed receive waits for EventLoop::receive
-  bool eof = false;      // a stream ended: nothing more to read ahead
-  bool more = true;      // the last read filled the buffer: read on directly until EAGAIN
-  int result = 0;        // bytes read, or -errno
-  size_t offset = 0;     // bytes of a stream read already handed over
+struct Ahead : ReadAhead {
+  using ReadAhead::ReadAhead;
+  uint32_t id = 0;     // of the request in flight
+  bool armed = false;  // a receive is in flight
 };
 
 struct Slot {
@@ -140,9 +128,7 @@ class UringPoller final : public Poller {
     int type = 0;
     socklen_t len = sizeof type;
     if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return;  // not a socket
-    auto a = std::make_unique<Ahead>(bytes);
-    a->stream = type == SOCK_STREAM;
-    it->second.ahead = std::move(a);
+    it->second.ahead = std::make_unique<Ahead>(bytes, type == SOCK_STREAM);
     mark(fd, it->second);
   }
 
@@ -172,16 +158,12 @@ class UringPoller final : public Poller {
       if (n == 0 && a.stream) a.eof = true;
       return n;
     }
-    if (a.result < 0) {
-      err = -a.result;
-      a.stashed = false;
-      mark(fd, it->second);
-      return -1;
-    }
-    return hand_over(fd, it->second, msg);
+    const ssize_t n = a.take(msg, err);
+    if (!a.stashed) mark(fd, it->second);  // all taken: the next receive goes out with the wait
+    return n;
   }
 
-  int wait(std::vector<PollEvent>& out, int timeout_ms) override {
+  int wait(std::vector<PollEvent>& out, int timeout_ms, int64_t /*quiet_ns*/) override {
     for (int fd : dirty_) arm(fd);
     dirty_.clear();
     // A read handed over only in part is still readable: say so again, at once (level-triggered).
@@ -267,16 +249,7 @@ class UringPoller final : public Poller {
     Ahead* a = s.ahead.get();
     const bool recv_serves_in = a && !a->eof;
     if (recv_serves_in && (s.events & EPOLLIN) && !a->armed && !a->stashed) {
-      a->iov = {a->data.get(), a->capacity};
-      a->msg = msghdr{};
-      a->msg.msg_iov = &a->iov;
-      a->msg.msg_iovlen = 1;
-      if (!a->stream) {
-        a->msg.msg_name = &a->name;
-        a->msg.msg_namelen = sizeof a->name;
-        a->msg.msg_control = a->control;
-        a->msg.msg_controllen = sizeof a->control;
-      }
+      a->prepare();
       a->id = next_id();
       a->armed = true;
       a->more = false;
@@ -321,9 +294,7 @@ class UringPoller final : public Poller {
         mark(fd, s);
         return;
       }
-      a.stashed = true;
-      a.result = res;
-      a.offset = 0;
+      a.stash(res);
       stashed_.push_back(fd);
       if (s.events & EPOLLIN) out.push_back(PollEvent{s.tag, EPOLLIN});
       return;
@@ -340,53 +311,6 @@ class UringPoller final : public Poller {
     mark(fd, s);  // one-shot: re-armed for the next wait, which keeps level-triggered meaning
     const auto ready = static_cast<uint32_t>(res) & (s.events | EPOLLERR | EPOLLHUP);
     if (ready) out.push_back(PollEvent{s.tag, ready});
-  }
-
-  // Copies a completed read into the caller's msghdr, as recvmsg would have.
-  ssize_t hand_over(int fd, Slot& s, msghdr& msg) {
-    Ahead& a = *s.ahead;
-    int flags = 0;
-    if (a.stream) {
-      msg.msg_namelen = 0;
-      msg.msg_controllen = 0;
-    } else {
-      if (msg.msg_name) {
-        std::memcpy(msg.msg_name, &a.name, std::min<size_t>(msg.msg_namelen, a.msg.msg_namelen));
-        msg.msg_namelen = a.msg.msg_namelen;
-      }
-      const size_t control = a.msg.msg_controllen;
-      if (msg.msg_control) {
-        const size_t n = std::min<size_t>(msg.msg_controllen, control);
-        std::memcpy(msg.msg_control, a.control, n);
-        msg.msg_controllen = n;
-        if (n < control) flags |= MSG_CTRUNC;
-      } else {
-        msg.msg_controllen = 0;
-      }
-      flags |= a.msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC);
-    }
-    const auto total = static_cast<size_t>(a.result);
-    size_t copied = 0;
-    for (size_t i = 0; i < msg.msg_iovlen && a.offset + copied < total; ++i) {
-      const size_t n = std::min(msg.msg_iov[i].iov_len, total - a.offset - copied);
-      std::memcpy(msg.msg_iov[i].iov_base, a.data.get() + a.offset + copied, n);
-      copied += n;
-    }
-    if (a.stream) {
-      a.offset += copied;
-      if (total == 0) a.eof = true;
-      if (a.offset < total) {
-        msg.msg_flags = 0;
-        return static_cast<ssize_t>(copied);
-      }
-      a.more = total == a.capacity;  // a full buffer: the socket may hold more right now
-    } else if (copied < total) {
-      flags |= MSG_TRUNC;
-    }
-    msg.msg_flags = flags;
-    a.stashed = false;
-    mark(fd, s);
-    return static_cast<ssize_t>(copied);
   }
 
   uint32_t next_id() {

@@ -1,5 +1,6 @@
 // The event loop's contract, run against every backend: what a handler sees must not depend on
-// whether the loop waits with epoll or io_uring.
+// whether the loop waits with epoll, io_uring, or sleeps in a busy socket's own recvmsg.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -8,6 +9,7 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "src/net/event_loop.h"
 #include "src/net/socket.h"
@@ -316,7 +318,7 @@ TEST_P(EventLoopTest, AStreamReadAheadArrivesWholeAndInOrder) {
     }
   });
   loop.read_ahead(a.get(), 2048);
-  EXPECT_EQ(loop.reads_ahead(a.get()), GetParam() == IoBackend::kUring);
+  EXPECT_EQ(loop.reads_ahead(a.get()), GetParam() != IoBackend::kEpoll);
   // Written in pieces while the loop runs, then closed: the end of the stream is reported too.
   size_t at = 0;
   loop.run_every(1ms, [&] {
@@ -400,14 +402,198 @@ TEST_P(EventLoopTest, RemovingAReadAheadSocketLetsItCloseAtOnce) {
   EXPECT_EQ(::read(client.get(), &c, 1), 0);
 }
 
+// Sends back whatever arrives on `fd` until its peer shuts the stream down or sends an empty
+// datagram, or nothing arrives for 10 s.
+std::thread echo_until_done(int fd) {
+  return std::thread([fd] {
+    char buf[4096];
+    for (;;) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 10000) != 1) return;
+      const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0 && errno == EAGAIN) continue;
+      if (n <= 0 || ::send(fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) return;
+    }
+  });
+}
+
+// Request `round` of a ping-pong: its length and bytes differ from round to round.
+std::string request(int round) {
+  std::string r(1 + static_cast<size_t>(round % 300), '\0');
+  for (size_t i = 0; i < r.size(); ++i) r[i] = static_cast<char>('a' + (round + i) % 26);
+  return r;
+}
+
+bool nonblocking(int fd) {
+  return (::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
+}
+
+// A ping-pong through a read-ahead socket, driven the way `chat bench rtt` drives it: each answer
+// read in small pieces, a few per wake-up, before the next request goes out. The blocking backend
+// reads the answers in the socket's own wait (it clears O_NONBLOCK for that, and restores it when
+// the socket is removed); what the handler reads must not notice.
+TEST_P(EventLoopTest, APingPongThroughAReadAheadStreamKeepsEveryByteInOrder) {
+  auto [a, b] = stream_pair();
+  std::thread echo = echo_until_done(b.get());
+  EventLoop loop = make();
+  constexpr int kRounds = 2000;
+  int round = 0;
+  std::string want, got;
+  bool lent = false;  // the socket was seen in blocking mode
+  auto send_next = [&] {
+    want = request(round);
+    ASSERT_EQ(::send(a.get(), want.data(), want.size(), MSG_DONTWAIT),
+              static_cast<ssize_t>(want.size()));
+  };
+  loop.add(a.get(), EPOLLIN, [&](uint32_t) {
+    for (int i = 0; i < 3; ++i) {
+      char buf[37];
+      int err = 0;
+      const ssize_t n = receive_into(loop, a.get(), buf, sizeof buf, err);
+      if (n <= 0) {
+        if (n < 0) {
+          EXPECT_EQ(err, EAGAIN);
+        } else {
+          ADD_FAILURE() << "the stream ended early";
+          loop.stop();
+        }
+        return;
+      }
+      got.append(buf, static_cast<size_t>(n));
+      if (got.size() < want.size()) continue;
+      ASSERT_EQ(got, want) << "round " << round;
+      got.clear();
+      lent = lent || !nonblocking(a.get());
+      if (++round == kRounds) return loop.stop();
+      send_next();
+    }
+  });
+  loop.read_ahead(a.get(), 4096);
+  bool gave_up = false;
+  loop.run_after(20s, [&] {
+    gave_up = true;
+    loop.stop();
+  });
+  send_next();
+  loop.run();
+  EXPECT_FALSE(gave_up);
+  EXPECT_EQ(round, kRounds);
+  EXPECT_EQ(lent, GetParam() == IoBackend::kBlocking);
+  loop.remove(a.get());
+  EXPECT_TRUE(nonblocking(a.get()));
+  ::shutdown(a.get(), SHUT_RDWR);
+  echo.join();
+}
+
+TEST_P(EventLoopTest, APingPongThroughAReadAheadDatagramSocketKeepsSourcesAndBoundaries) {
+  auto [a, b] = udp_pair();
+  const SocketAddress echo_at = local_address(b.get());
+  std::thread echo = echo_until_done(b.get());
+  EventLoop loop = make();
+  constexpr int kRounds = 2000;
+  int round = 0;
+  std::string want;
+  bool lent = false;
+  auto send_next = [&] {
+    want = request(round);
+    ASSERT_EQ(::send(a.get(), want.data(), want.size(), MSG_DONTWAIT),
+              static_cast<ssize_t>(want.size()));
+  };
+  loop.add(a.get(), EPOLLIN, [&](uint32_t) {
+    for (;;) {
+      char buf[2048];
+      sockaddr_storage from{};
+      iovec iov{buf, sizeof buf};
+      msghdr msg{};
+      msg.msg_name = &from;
+      msg.msg_namelen = sizeof from;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      int err = 0;
+      const ssize_t n = loop.receive(a.get(), msg, err);
+      if (n < 0) {
+        EXPECT_EQ(err, EAGAIN);
+        return;
+      }
+      ASSERT_EQ(std::string(buf, static_cast<size_t>(n)), want) << "round " << round;
+      ASSERT_EQ(msg.msg_namelen, echo_at.length);
+      ASSERT_EQ(std::memcmp(&from, echo_at.get(), echo_at.length), 0);
+      lent = lent || !nonblocking(a.get());
+      if (++round == kRounds) return loop.stop();
+      send_next();
+    }
+  });
+  loop.read_ahead(a.get(), 2048);
+  bool gave_up = false;
+  loop.run_after(20s, [&] {
+    gave_up = true;
+    loop.stop();
+  });
+  send_next();
+  loop.run();
+  EXPECT_FALSE(gave_up);
+  EXPECT_EQ(round, kRounds);
+  EXPECT_EQ(lent, GetParam() == IoBackend::kBlocking);
+  loop.remove(a.get());
+  EXPECT_TRUE(nonblocking(a.get()));
+  ::send(a.get(), "", 0, 0);  // the echo's cue to end
+  echo.join();
+}
+
+// While one socket never goes quiet, another fd must still be served: the blocking backend
+// returns to epoll_wait after a bounded number of waits in the busy socket.
+TEST_P(EventLoopTest, AnotherFdIsServedWhileOneSocketNeverGoesQuiet) {
+  auto [a, b] = udp_pair();
+  std::thread echo = echo_until_done(b.get());
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC), 0);
+  Fd pipe_out(pipe_fds[0]), pipe_in(pipe_fds[1]);
+  EventLoop loop = make();
+  int rounds = 0;
+  int rounds_when_served = -1;
+  const char ping = 'p';
+  loop.add(a.get(), EPOLLIN, [&](uint32_t) {
+    char buf[64];
+    int err = 0;
+    while (receive_into(loop, a.get(), buf, sizeof buf, err) > 0) {
+      if (++rounds == 100) {
+        ASSERT_EQ(::write(pipe_in.get(), "x", 1), 1);
+      }
+      ASSERT_EQ(::send(a.get(), &ping, 1, MSG_DONTWAIT), 1);  // the ping-pong never pauses
+    }
+  });
+  loop.read_ahead(a.get(), 64);
+  loop.add(pipe_out.get(), EPOLLIN, [&](uint32_t) {
+    rounds_when_served = rounds;
+    loop.stop();
+  });
+  bool gave_up = false;
+  loop.run_after(20s, [&] {
+    gave_up = true;
+    loop.stop();
+  });
+  // Eight in flight: the socket is hardly ever empty, so a wait in it hardly ever times out, and
+  // only the bound on waits in a row gets the pipe served.
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(::send(a.get(), &ping, 1, MSG_DONTWAIT), 1);
+  loop.run();
+  EXPECT_FALSE(gave_up);
+  EXPECT_GE(rounds_when_served, 100);
+  // Served within a bounded number of waits, each of which reads at most the eight in flight.
+  EXPECT_LE(rounds_when_served, 100 + 1000);
+  loop.remove(a.get());
+  ::send(a.get(), "", 0, 0);
+  echo.join();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EventLoopTest,
-                         ::testing::Values(IoBackend::kEpoll, IoBackend::kUring),
+                         ::testing::Values(IoBackend::kEpoll, IoBackend::kUring,
+                                           IoBackend::kBlocking),
                          [](const ::testing::TestParamInfo<IoBackend>& info) {
                            return std::string(io_backend_name(info.param));
                          });
 
 TEST(IoBackendName, ParsesWhatItPrints) {
-  for (IoBackend b : {IoBackend::kEpoll, IoBackend::kUring}) {
+  for (IoBackend b : {IoBackend::kEpoll, IoBackend::kUring, IoBackend::kBlocking}) {
     IoBackend parsed{};
     ASSERT_TRUE(parse_io_backend(io_backend_name(b), parsed));
     EXPECT_EQ(parsed, b);

@@ -139,7 +139,8 @@ int TcpConnection::write(std::string_view head, std::string_view body) {
       msg.msg_iov = parts;
       msg.msg_iovlen = count;
       // MSG_NOSIGNAL: a peer that vanished must give us EPIPE, not kill the process.
-      const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+      // MSG_DONTWAIT: the blocking backend may have lent the socket its blocking mode.
+      const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n >= 0) {
         stats_.bytes_sent += static_cast<uint64_t>(n);
         const size_t from_head = std::min(static_cast<size_t>(n), head.size());
@@ -165,7 +166,8 @@ int TcpConnection::write(std::string_view head, std::string_view body) {
 int TcpConnection::flush() {
   if (!fd_.valid()) return EBADF;
   while (!output_.empty()) {
-    const ssize_t n = ::send(fd_.get(), output_.peek(), output_.readable_bytes(), MSG_NOSIGNAL);
+    const ssize_t n =
+        ::send(fd_.get(), output_.peek(), output_.readable_bytes(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       stats_.bytes_sent += static_cast<uint64_t>(n);
       output_.retrieve(static_cast<size_t>(n));
