@@ -37,12 +37,12 @@ void register_rtt(CLI::App* bench, int& exit_code) {
   app->add_option("--timeout-ms", o->timeout_ms, "a request unanswered this long is lost")
       ->capture_default_str();
   app->add_option("--target", o->target, "HOST:PORT of a running echo server (any host)");
-  app->add_flag("--busy-poll", o->busy_poll, "spin instead of sleeping in epoll_wait");
+  app->add_flag("--busy-poll", o->busy_poll, "spin instead of sleeping");
   app->add_option_function<std::string>(
          "--io-backend",
          [o](const std::string& name) { net::parse_io_backend(name, o->io_backend); },
          "what the client and the echo server wait with: epoll, uring or blocking (default: "
-         "uring where the kernel allows it, else epoll; or CHAT_IO_BACKEND)")
+         "blocking, or CHAT_IO_BACKEND)")
       ->check(CLI::IsMember({"epoll", "uring", "blocking"}));
   app->add_flag_callback(
       "--pin", [o] { o->placement = separate_cores(); },

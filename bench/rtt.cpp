@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "bench/bench_client.h"
 #include "src/util/clock.h"
@@ -99,15 +100,24 @@ PointResult measure_point(const RttOptions& o, const std::string& transport, con
     out.error = "the echo server link went down: " + why;
     loop.stop();
   };
-  // The watchdog gives up on a lost request (UDP) so the run never waits forever.
-  const auto watchdog =
-      loop.run_every(std::chrono::milliseconds(std::max(1, o.timeout_ms / 4)), [&] {
-        if (!finished && now_ns() - sent_at > timeout_ns) {
-          if (done >= o.warmup) ++out.timeouts;
-          ++done;
-          send_next();
-        }
-      });
+  // The watchdog gives up on a lost request (UDP) so the run never waits forever. One timer for
+  // the request in flight when it was set: on firing it either gives that request up or moves on
+  // to the one now in flight. So it fires about once per timeout, not per round trip, and the
+  // loop is rarely near a timer (a blocking wait sleeps in the socket only while none is close).
+  net::TimerId watchdog = 0;
+  std::function<void()> watch = [&] {
+    if (finished) return;
+    if (now_ns() - sent_at >= timeout_ns) {
+      if (done >= o.warmup) ++out.timeouts;
+      ++done;
+      send_next();
+      if (finished) return;
+    }
+    const uint64_t now = now_ns();
+    const uint64_t due = sent_at + timeout_ns;
+    watchdog = loop.run_after(std::chrono::nanoseconds(due > now ? due - now : 0), watch);
+  };
+  watchdog = loop.run_after(std::chrono::nanoseconds(timeout_ns), watch);
   // Busy-poll: the loop polls without sleeping, so the reply is picked up without a wake-up
   // (sockperf's --busy-poll does the same). The loop's own mode, not a zero-delay timer re-added
   // each pass: that cost a std::function and two map nodes per pass, and a slow spin reads late.

@@ -60,10 +60,10 @@ IoBackend default_io_backend() {
 
 IoBackend latency_io_backend() {
   if (auto named = backend_from_environment()) return *named;
-  // `chat bench rtt --pin` at 64 B, 20 alternating rounds: io_uring's p50 0.97 of epoll's on UDP,
-  // level on TCP (README, "Waiting: epoll or io_uring"). Bulk UDP keeps epoll, which batches.
-  static const bool uring = io_uring_available();  // a ring made and closed: once is enough
-  return uring ? IoBackend::kUring : IoBackend::kEpoll;
+  // `chat bench rtt --pin` at 64 B against sockperf, 10 alternating rounds, p50 ÷ sockperf's:
+  // blocking 0.980 (UDP) and 0.960 (TCP) where io_uring gave 1.088 and 1.084 (README, "Waiting:
+  // epoll, io_uring or blocking"). It needs no kernel feature, so it is always there.
+  return IoBackend::kBlocking;
 }
 
 void EventLoop::add(int fd, uint32_t events, IoHandler handler) {

@@ -30,8 +30,8 @@ bool io_uring_available();
 // What a loop uses when not told: CHAT_IO_BACKEND's choice, else epoll.
 IoBackend default_io_backend();
 // What a ping-pong latency measurement waits with when not told (`chat bench rtt` and the echo
-// server it starts): CHAT_IO_BACKEND's choice, else io_uring where this kernel allows it, else
-// epoll. A round trip there is two wake-ups, and io_uring's wake-up brings the bytes with it.
+// server it starts): CHAT_IO_BACKEND's choice, else blocking. A round trip there is two wake-ups,
+// and sleeping in the busy socket's own recvmsg makes each one the kernel's shortest path.
 IoBackend latency_io_backend();
 
 struct PollEvent {
