@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -428,47 +429,43 @@ bool nonblocking(int fd) {
   return (::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
 }
 
-// A ping-pong through a read-ahead socket, driven the way `chat bench rtt` drives it: each answer
-// read in small pieces, a few per wake-up, before the next request goes out. The blocking backend
-// reads the answers in the socket's own wait (it clears O_NONBLOCK for that, and restores it when
-// the socket is removed); what the handler reads must not notice.
-TEST_P(EventLoopTest, APingPongThroughAReadAheadStreamKeepsEveryByteInOrder) {
-  auto [a, b] = stream_pair();
-  std::thread echo = echo_until_done(b.get());
-  EventLoop loop = make();
-  constexpr int kRounds = 2000;
+// Drives `rounds` request-and-answer rounds from `fd` through `loop`, the way `chat bench rtt`
+// drives its socket: each answer read in pieces, at most three reads per wake-up, through `read`
+// (which appends to `got` and returns what EventLoop::receive returned), before the next request
+// goes out. Then removes `fd`, and returns whether it was ever seen in blocking mode: the blocking
+// backend reads the answers in the socket's own wait, clearing O_NONBLOCK for that and restoring it
+// on removal, and what the reads return must not notice.
+bool ping_pong(EventLoop& loop, int fd, size_t read_ahead_bytes, int rounds,
+               const std::function<ssize_t(std::string& got, int& err)>& read) {
   int round = 0;
   std::string want, got;
-  bool lent = false;  // the socket was seen in blocking mode
+  bool lent = false;
   auto send_next = [&] {
     want = request(round);
-    ASSERT_EQ(::send(a.get(), want.data(), want.size(), MSG_DONTWAIT),
+    ASSERT_EQ(::send(fd, want.data(), want.size(), MSG_DONTWAIT),
               static_cast<ssize_t>(want.size()));
   };
-  loop.add(a.get(), EPOLLIN, [&](uint32_t) {
+  loop.add(fd, EPOLLIN, [&](uint32_t) {
     for (int i = 0; i < 3; ++i) {
-      char buf[37];
       int err = 0;
-      const ssize_t n = receive_into(loop, a.get(), buf, sizeof buf, err);
-      if (n <= 0) {
-        if (n < 0) {
-          EXPECT_EQ(err, EAGAIN);
-        } else {
-          ADD_FAILURE() << "the stream ended early";
-          loop.stop();
-        }
+      const ssize_t n = read(got, err);
+      if (n < 0) {
+        EXPECT_EQ(err, EAGAIN);
         return;
       }
-      got.append(buf, static_cast<size_t>(n));
+      if (n == 0) {
+        ADD_FAILURE() << "the stream ended early";
+        return loop.stop();
+      }
       if (got.size() < want.size()) continue;
       ASSERT_EQ(got, want) << "round " << round;
       got.clear();
-      lent = lent || !nonblocking(a.get());
-      if (++round == kRounds) return loop.stop();
+      lent = lent || !nonblocking(fd);
+      if (++round == rounds) return loop.stop();
       send_next();
     }
   });
-  loop.read_ahead(a.get(), 4096);
+  loop.read_ahead(fd, read_ahead_bytes);
   bool gave_up = false;
   loop.run_after(20s, [&] {
     gave_up = true;
@@ -477,10 +474,23 @@ TEST_P(EventLoopTest, APingPongThroughAReadAheadStreamKeepsEveryByteInOrder) {
   send_next();
   loop.run();
   EXPECT_FALSE(gave_up);
-  EXPECT_EQ(round, kRounds);
+  EXPECT_EQ(round, rounds);
+  loop.remove(fd);
+  EXPECT_TRUE(nonblocking(fd));
+  return lent;
+}
+
+TEST_P(EventLoopTest, APingPongThroughAReadAheadStreamKeepsEveryByteInOrder) {
+  auto [a, b] = stream_pair();
+  std::thread echo = echo_until_done(b.get());
+  EventLoop loop = make();
+  const bool lent = ping_pong(loop, a.get(), 4096, 2000, [&](std::string& got, int& err) {
+    char buf[37];
+    const ssize_t n = receive_into(loop, a.get(), buf, sizeof buf, err);
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+    return n;
+  });
   EXPECT_EQ(lent, GetParam() == IoBackend::kBlocking);
-  loop.remove(a.get());
-  EXPECT_TRUE(nonblocking(a.get()));
   ::shutdown(a.get(), SHUT_RDWR);
   echo.join();
 }
@@ -490,52 +500,25 @@ TEST_P(EventLoopTest, APingPongThroughAReadAheadDatagramSocketKeepsSourcesAndBou
   const SocketAddress echo_at = local_address(b.get());
   std::thread echo = echo_until_done(b.get());
   EventLoop loop = make();
-  constexpr int kRounds = 2000;
-  int round = 0;
-  std::string want;
-  bool lent = false;
-  auto send_next = [&] {
-    want = request(round);
-    ASSERT_EQ(::send(a.get(), want.data(), want.size(), MSG_DONTWAIT),
-              static_cast<ssize_t>(want.size()));
-  };
-  loop.add(a.get(), EPOLLIN, [&](uint32_t) {
-    for (;;) {
-      char buf[2048];
-      sockaddr_storage from{};
-      iovec iov{buf, sizeof buf};
-      msghdr msg{};
-      msg.msg_name = &from;
-      msg.msg_namelen = sizeof from;
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      int err = 0;
-      const ssize_t n = loop.receive(a.get(), msg, err);
-      if (n < 0) {
-        EXPECT_EQ(err, EAGAIN);
-        return;
-      }
-      ASSERT_EQ(std::string(buf, static_cast<size_t>(n)), want) << "round " << round;
-      ASSERT_EQ(msg.msg_namelen, echo_at.length);
-      ASSERT_EQ(std::memcmp(&from, echo_at.get(), echo_at.length), 0);
-      lent = lent || !nonblocking(a.get());
-      if (++round == kRounds) return loop.stop();
-      send_next();
-    }
+  const bool lent = ping_pong(loop, a.get(), 2048, 2000, [&](std::string& got, int& err) {
+    char buf[2048];
+    sockaddr_storage from{};
+    iovec iov{buf, sizeof buf};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    const ssize_t n = loop.receive(a.get(), msg, err);
+    if (n <= 0) return n;
+    // One datagram is one whole answer, from the echo's address.
+    EXPECT_TRUE(got.empty());
+    EXPECT_EQ(msg.msg_namelen, echo_at.length);
+    EXPECT_EQ(std::memcmp(&from, echo_at.get(), echo_at.length), 0);
+    got.append(buf, static_cast<size_t>(n));
+    return n;
   });
-  loop.read_ahead(a.get(), 2048);
-  bool gave_up = false;
-  loop.run_after(20s, [&] {
-    gave_up = true;
-    loop.stop();
-  });
-  send_next();
-  loop.run();
-  EXPECT_FALSE(gave_up);
-  EXPECT_EQ(round, kRounds);
   EXPECT_EQ(lent, GetParam() == IoBackend::kBlocking);
-  loop.remove(a.get());
-  EXPECT_TRUE(nonblocking(a.get()));
   ::send(a.get(), "", 0, 0);  // the echo's cue to end
   echo.join();
 }
