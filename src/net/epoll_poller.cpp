@@ -13,6 +13,9 @@
 //   kernel's tick), so timers still fire on time;
 // - after kStreak spells in a row one epoll_wait runs, so other fds (a listener, the signalfd)
 //   are served within kStreak round trips even while the one socket never goes quiet.
+// A zero wait (a spinning loop, or deferred work pending) looks at the busy socket with one
+// nonblocking recvmsg instead of epoll_wait and a read, and counts toward kStreak as a spell does:
+// spinning then costs one call per pass, as sockperf's spinning client does.
 // The socket is switched to blocking mode (without O_NONBLOCK) the first time it is waited on
 // this way, and back when it is removed. Every other read of it here is recvmsg with
 // MSG_DONTWAIT, and the transports' sends all pass MSG_DONTWAIT, so nothing else ever blocks.
@@ -165,9 +168,10 @@ class EpollPoller final : public Poller {
       held = nullptr;  // its reading is paused: it stays held until wanted
     }
     if (Slot* s = spell_candidate(timeout_ms, quiet_ns)) {
-      const int got = spell(*s, out);
-      if (got != 0) return got;
-      // Quiet for a whole spell: back to epoll for the rest of this wait.
+      const int got = read_busy(*s, out, timeout_ms < 0);
+      // A look that found nothing is the whole of a zero wait. A spell that stayed quiet leaves
+      // the rest of the wait to epoll.
+      if (got != 0 || timeout_ms == 0) return got;
     } else {
       streak_ = 0;
     }
@@ -210,7 +214,8 @@ class EpollPoller final : public Poller {
 
   // The busy socket, when this wait may be spent in its recvmsg (see the top of this file).
   Slot* spell_candidate(int timeout_ms, int64_t quiet_ns) {
-    if (!blocking_ || aheads_ != 1 || timeout_ms >= 0 || quiet_ns < kHorizonNs) return nullptr;
+    if (!blocking_ || aheads_ != 1 || timeout_ms > 0) return nullptr;
+    if (timeout_ms < 0 && quiet_ns < kHorizonNs) return nullptr;
     Slot* s = slot(busy_);
     if (!s || !s->ahead || s->ahead->stashed || s->ahead->eof) return nullptr;
     if ((s->events & (EPOLLIN | EPOLLOUT)) != EPOLLIN) return nullptr;
@@ -218,11 +223,13 @@ class EpollPoller final : public Poller {
     return s;
   }
 
-  // One blocking recvmsg on the busy socket: 1 with its event, 0 when it stayed quiet (it is
-  // then no longer busy), -1 with errno when interrupted.
-  int spell(Slot& s, std::vector<PollEvent>& out) {
+  // One recvmsg on the busy socket: 1 with its event, 0 when there was nothing, -1 with errno
+  // when interrupted. Blocking (a spell), a socket that stayed quiet is no longer busy; otherwise
+  // it is a look (a zero wait, as a spinning loop makes), one call where epoll_wait and a read
+  // would be two.
+  int read_busy(Slot& s, std::vector<PollEvent>& out, bool block) {
     Ahead& a = *s.ahead;
-    if (!a.blocking) {
+    if (block && !a.blocking) {
       const int flags = ::fcntl(busy_, F_GETFL);
       if (flags < 0 || ::setsockopt(busy_, SOL_SOCKET, SO_RCVTIMEO, &kSpell, sizeof kSpell) != 0 ||
           ::fcntl(busy_, F_SETFL, flags & ~O_NONBLOCK) != 0) {
@@ -232,9 +239,9 @@ class EpollPoller final : public Poller {
       a.blocking = true;
     }
     a.prepare();
-    const ssize_t n = ::recvmsg(busy_, &a.msg, 0);
+    const ssize_t n = ::recvmsg(busy_, &a.msg, block ? 0 : MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      busy_ = -1;
+      if (block) busy_ = -1;
       return 0;
     }
     if (n < 0 && errno == EINTR) return -1;
