@@ -143,17 +143,9 @@ class EpollPoller final : public Poller {
     Slot* s = slot(fd);
     if (!s || !s->ahead) return Poller::receive(fd, msg, err);
     Ahead& a = *s->ahead;
-    if (a.stashed) return a.take(msg, err);
     // After a read in a spell the socket is most likely empty (the peer waits for our answer):
-    // say so without asking; the next wait finds anything that did arrive.
-    if (!a.more && !a.eof) {
-      err = EAGAIN;
-      return -1;
-    }
-    const ssize_t n = Poller::receive(fd, msg, err);
-    if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK)) a.more = false;
-    if (n == 0 && a.stream) a.eof = true;
-    return n;
+    // read_direct says so without asking.
+    return a.stashed ? a.take(msg, err) : a.read_direct(fd, msg, err);
   }
 
   int wait(std::vector<PollEvent>& out, int timeout_ms, int64_t quiet_ns) override {

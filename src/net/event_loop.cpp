@@ -139,27 +139,28 @@ void EventLoop::on_signals(std::function<void(int)> fn) {
   });
 }
 
-int EventLoop::prepare_wait() {
+EventLoop::WaitFor EventLoop::prepare_wait() {
   // Cancelled entries are dropped here, lazily: their ids are gone from timers_.
   while (!timer_queue_.empty() && !timers_.count(timer_queue_.begin()->second))
     timer_queue_.erase(timer_queue_.begin());
-  quiet_ns_ = INT64_MAX;
-  if (!deferred_.empty() || spinning_) return 0;
-  if (timer_queue_.empty()) return -1;  // a timerfd armed for a cancelled timer wakes us once
+  if (!deferred_.empty() || spinning_) return {0};
+  // With no timer at all, a timerfd armed for a cancelled one wakes us once.
+  if (timer_queue_.empty()) return {-1};
   const auto when = timer_queue_.begin()->first;
   const auto now = Clock::now();
-  if (when <= now) return 0;
-  quiet_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(when - now).count();
+  if (when <= now) return {0};
+  const int64_t quiet_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when - now).count();
   if (when != armed_for_) {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch());
     itimerspec spec{};
     spec.it_value.tv_sec = static_cast<time_t>(ns.count() / 1'000'000'000);
     spec.it_value.tv_nsec = static_cast<long>(ns.count() % 1'000'000'000);
     // steady_clock is CLOCK_MONOTONIC on Linux, so its time points are the timerfd's.
-    if (::timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) return 1;
+    if (::timerfd_settime(timer_fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0)
+      return {1, quiet_ns};
     armed_for_ = when;
   }
-  return -1;
+  return {-1, quiet_ns};
 }
 
 void EventLoop::run_timers() {
@@ -216,8 +217,8 @@ void EventLoop::run() {
   ready.reserve(64);
   while (running_) {
     ready.clear();
-    const int timeout_ms = prepare_wait();
-    const int n = poller_->wait(ready, timeout_ms, quiet_ns_);
+    const WaitFor w = prepare_wait();
+    const int n = poller_->wait(ready, w.timeout_ms, w.quiet_ns);
     if (n < 0 && errno != EINTR)
       throw std::runtime_error(std::string(io_backend_name(backend())) +
                                " wait: " + strerror(errno));

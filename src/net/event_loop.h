@@ -91,7 +91,13 @@ class EventLoop {
     std::function<void()> fn;
   };
 
-  int prepare_wait();
+  // How the next wait may sleep: the poller's timeout (0: not at all, -1: until woken; the
+  // timerfd wakes it for timers) and how long no timer is due (INT64_MAX: none).
+  struct WaitFor {
+    int timeout_ms;
+    int64_t quiet_ns = INT64_MAX;
+  };
+  WaitFor prepare_wait();
   void run_timers();
   void run_deferred();
 
@@ -121,7 +127,6 @@ class EventLoop {
   std::vector<Deferred> deferred_;
   std::vector<Deferred> spare_deferred_;         // deferred_'s swap partner (see run_deferred)
   std::vector<std::vector<Deferred>*> walking_;  // batches being run, innermost last
-  int64_t quiet_ns_ = INT64_MAX;  // until the earliest timer, as of the last prepare_wait()
   int depth_ = 0;
   bool spinning_ = false;
   std::function<void(int)> signal_handler_;

@@ -1,5 +1,7 @@
 #include "src/net/read_ahead.h"
 
+#include <cerrno>
+
 #include <algorithm>
 #include <cstring>
 
@@ -71,6 +73,20 @@ ssize_t ReadAhead::take(msghdr& out, int& err) {
   out.msg_flags = flags;
   stashed = false;
   return static_cast<ssize_t>(copied);
+}
+
+ssize_t ReadAhead::read_direct(int fd, msghdr& out, int& err) {
+  if (!more && !eof) {
+    err = EAGAIN;
+    return -1;
+  }
+  const ssize_t n = ::recvmsg(fd, &out, MSG_DONTWAIT);
+  if (n < 0) {
+    err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) more = false;
+  }
+  if (n == 0 && stream) eof = true;
+  return n;
 }
 
 }  // namespace chat::net

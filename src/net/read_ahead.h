@@ -25,6 +25,9 @@ struct ReadAhead {
   // flags; -1 with `err` for a read that failed. A stream's bytes may be taken over several calls;
   // once all are, `stashed` is false again.
   ssize_t take(msghdr& out, int& err);
+  // With nothing held: the socket's own recvmsg(MSG_DONTWAIT), or EAGAIN without asking while
+  // `more` says the last read most likely left it empty (the next wait finds what arrives).
+  ssize_t read_direct(int fd, msghdr& out, int& err);
 
   std::unique_ptr<uint8_t[]> data;
   size_t capacity;

@@ -149,14 +149,11 @@ class UringPoller final : public Poller {
     if (!a.stashed) {
       // Nothing in flight can race a direct read: re-arming waits for the next wait(). After the
       // end of a stream the socket itself says so again, as a read would.
-      if ((!a.more && !a.eof) || a.armed) {
+      if (a.armed) {
         err = EAGAIN;
         return -1;
       }
-      const ssize_t n = Poller::receive(fd, msg, err);
-      if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK)) a.more = false;
-      if (n == 0 && a.stream) a.eof = true;
-      return n;
+      return a.read_direct(fd, msg, err);
     }
     const ssize_t n = a.take(msg, err);
     if (!a.stashed) mark(fd, it->second);  // all taken: the next receive goes out with the wait
